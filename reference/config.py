@@ -1,0 +1,66 @@
+"""The model's hyper-parameters and the choices the paper leaves open.
+
+Paper: Table 3 (base model), §5.3 (warm-up), §5.4 (dropout, label smoothing).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from reference.errors import SpecUsageError
+
+NormPosition = Literal["post", "pre"]
+SmoothingConvention = Literal["others", "uniform"]
+FullyMasked = Literal["zeros", "nan", "uniform"]
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Hyper-parameters of the encoder-decoder Transformer.
+
+    The defaults are the paper's base model (Table 3).  The last group of
+    fields are implementation-defined choices: the paper's own behaviour is the
+    default and every other value is a named variant that an implementation
+    must declare as a deviation.
+    """
+
+    layers: int = 6  # N: identical layers in the encoder and in the decoder
+    d_model: int = 512  # width of every sub-layer output and embedding
+    d_ff: int = 2048  # inner width of the position-wise FFN, Eq. (2)
+    heads: int = 8  # h: parallel attention heads
+    d_k: int = 64  # query/key width per head (d_model / h in the paper)
+    d_v: int = 64  # value width per head (d_model / h in the paper)
+    dropout: float = 0.1  # P_drop, §5.4
+    label_smoothing: float = 0.1  # epsilon_ls, §5.4
+    warmup_steps: int = 4000  # Eq. (3)
+    vocab: int = 37000  # shared source-target BPE vocabulary (§5.1, EN-DE)
+    pad_id: int = 0  # token id of padding: masked as a key, ignored by the loss
+    # Implementation-defined choices (paper's behaviour first).
+    layer_norm_eps: float = 1e-5  # LayerNorm epsilon; the paper gives none
+    norm_position: NormPosition = "post"  # §3.1: LayerNorm(x + Sublayer(x))
+    final_norm: bool = False  # an extra LayerNorm after each stack (not in the paper)
+    smoothing_convention: SmoothingConvention = "others"  # eps/(V-1) vs eps/V
+    fully_masked: FullyMasked = "zeros"  # what a query that sees no key yields
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
+            if getattr(self, name) < 1:
+                raise SpecUsageError(name, getattr(self, name), "must be a positive integer")
+        if not 0.0 <= self.dropout < 1.0:
+            raise SpecUsageError("dropout", self.dropout, "must lie in [0, 1)")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise SpecUsageError("label_smoothing", self.label_smoothing, "must lie in [0, 1)")
+        if not 0 <= self.pad_id < self.vocab:
+            raise SpecUsageError("pad_id", self.pad_id, f"must be a token id below vocab={self.vocab}")
+
+    @classmethod
+    def small(cls, **overrides: object) -> "TransformerConfig":
+        """A tiny configuration with d_k = d_model / heads, for tests and examples."""
+        base = dict(layers=2, d_model=16, d_ff=24, heads=2, d_k=8, d_v=8, vocab=11, warmup_steps=10)
+        base.update(overrides)
+        return cls(**base)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> "TransformerConfig":
+        """A copy with some fields changed (the config is frozen)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
