@@ -1,0 +1,41 @@
+"""Layer normalisation and the residual sub-layer connection, §3.1."""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+
+from reference.config import NormPosition
+from reference.errors import SpecUsageError
+from reference.regularization import dropout
+
+
+def layer_norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    r"""LayerNorm(x) = scale * (x - mean) / \sqrt{var + eps} + bias over the feature axis.
+
+    Paper: §3.1 (cites Ba et al., 2016).
+    Shapes: x (..., d_model), scale and bias (d_model,) -> (..., d_model).
+    Notes: the variance is the biased one (divide by d_model), as in Ba et al.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return scale * (x - mean) / np.sqrt(var + eps) + bias
+
+
+def sublayer_connection(
+    x: np.ndarray, sublayer: Callable[[np.ndarray], np.ndarray], norm: Mapping[str, np.ndarray], eps: float,
+    norm_position: NormPosition = "post", keep: np.ndarray | None = None, p_drop: float = 0.0,
+) -> np.ndarray:
+    """LayerNorm(x + Dropout(Sublayer(x))), the paper's post-norm residual.
+
+    Paper: §3.1; dropout placement §5.4.
+    Shapes: x (batch, seq, d_model) -> (batch, seq, d_model).
+    Notes: ``norm_position="pre"`` is the named variant x + Dropout(Sublayer(LayerNorm(x)))
+    (not the paper).  ``keep`` is an explicit dropout keep-mask; None means no dropout.
+    """
+    if norm_position == "post":
+        return layer_norm(x + dropout(sublayer(x), keep, p_drop), norm["scale"], norm["bias"], eps)
+    if norm_position == "pre":
+        return x + dropout(sublayer(layer_norm(x, norm["scale"], norm["bias"], eps)), keep, p_drop)
+    raise SpecUsageError("norm_position", norm_position, "must be 'post' or 'pre'")
