@@ -1,0 +1,1 @@
+"""End-to-end translation training: synthetic and plain-text corpora, shared vocabulary, batching, training."""
