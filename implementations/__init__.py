@@ -1,0 +1,1 @@
+"""Implementations under test: the project's own PyTorch model, adapters and mutants."""

@@ -1,0 +1,97 @@
+"""The implementation protocol: what an implementation under test offers, in the paper's layout.
+
+An implementation is an object with
+
+- ``name`` (str) and ``version`` (str);
+- ``offers``: a frozenset of component names from :data:`COMPONENTS`;
+- ``deviations``: a mapping ``{TransformerConfig field: value}`` of declared
+  departures from the paper (e.g. ``{"final_norm": True}``); each is checked
+  against the reference's variant and reported ``deviates``, never silently
+  passed;
+- one method per offered component, with the signature documented below.
+
+It is made by a factory (usually its class) called with a
+:class:`~transformer_spec.harness.target.Target` (device and dtype).  Every
+tensor argument arrives as a ``torch.Tensor`` on that device in that dtype
+(token ids as int64, masks as bool with True = may attend), batch first;
+parameters arrive as the canonical tree of ``reference.params`` with tensor
+leaves.  Results may be torch tensors or NumPy arrays; implementations that
+set ``differentiable = True`` return tensors connected to the autograd graph
+of their inputs and parameters.  All layout conversion lives in the adapter.
+
+Component signatures (shapes in the named dimensions of docs/conventions.md):
+
+=====================  ================================================================  =====================================
+component              method                                                            returns
+=====================  ================================================================  =====================================
+attention              attention(q, k, v, mask)                                          (out, weights or None)
+heads                  split_heads(x, heads), concat_heads(x)                            (batch, heads, seq, d) / (batch, seq, heads*d)
+multi_head_attention   multi_head_attention(query, key, value, params, mask)             (out, weights or None)
+ffn                    ffn(x, params)                                                    (batch, seq, d_model)
+embedding              embedding(tokens, weight)                                         (batch, seq, d_model)
+output_logits          output_logits(x, weight)                                          (batch, seq, vocab)
+positional_encoding    positional_encoding(seq_len, d_model)                             (seq_len, d_model)
+layer_norm             layer_norm(x, scale, bias, eps)                                   (batch, seq, d_model)
+sublayer_connection    sublayer_connection(x, sublayer, norm, eps)                       (batch, seq, d_model)
+encoder_layer          encoder_layer(x, params, src_mask, config)                        (batch, seq_src, d_model)
+decoder_layer          decoder_layer(y, memory, params, src_mask, tgt_mask, config)      (batch, seq_tgt, d_model)
+encoder                encoder(src, params, config)                                      (batch, seq_src, d_model)
+decoder                decoder(tgt, memory, src, params, config)                         (batch, seq_tgt, d_model)
+model                  model(src, tgt, params, config, keep=None)                        logits (batch, seq_tgt, vocab)
+loss                   loss(logits, targets, epsilon, pad_id)                            scalar
+learning_rate          learning_rate(step, d_model, warmup_steps)                        float
+adam_step              adam_step(param, grad, m, v, step, lr)                            (param, m, v)
+train_steps            train_steps(params, config, batches)                              params tree after len(batches) steps
+greedy_decode          greedy_decode(src, params, config, bos_id, eos_id, max_len)       list of token tuples
+beam_search            beam_search(src, params, config, bos_id, eos_id, max_len, beam,   list of (token tuple, score)
+                       alpha)
+=====================  ================================================================  =====================================
+
+``sublayer`` is a callable on tensors supplied by the suite; ``keep`` maps the
+dropout sites of ``reference.regularization.dropout_sites`` to keep-masks and
+asks for training-mode dropout with exactly those masks (None = evaluation).
+``train_steps`` takes batches ``(src, tgt_in, tgt_out)`` and applies the paper's
+recipe (Eq. (3) schedule from step 1, Adam, label smoothing ``config.label_smoothing``,
+dropout ``config.dropout``).  A component an implementation does not offer
+is reported ``not-applicable``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "attention": ("attention",),
+    "heads": ("split_heads", "concat_heads"),
+    "multi_head_attention": ("multi_head_attention",),
+    "ffn": ("ffn",),
+    "embedding": ("embedding",),
+    "output_logits": ("output_logits",),
+    "positional_encoding": ("positional_encoding",),
+    "layer_norm": ("layer_norm",),
+    "sublayer_connection": ("sublayer_connection",),
+    "encoder_layer": ("encoder_layer",),
+    "decoder_layer": ("decoder_layer",),
+    "encoder": ("encoder",),
+    "decoder": ("decoder",),
+    "model": ("model",),
+    "loss": ("loss",),
+    "learning_rate": ("learning_rate",),
+    "adam_step": ("adam_step",),
+    "train_steps": ("train_steps",),
+    "greedy_decode": ("greedy_decode",),
+    "beam_search": ("beam_search",),
+}
+"""Component name -> the methods an implementation offering it must have."""
+
+
+@runtime_checkable
+class Implementation(Protocol):
+    """The attributes every implementation has; component methods are optional."""
+
+    name: str
+    version: str
+    offers: frozenset[str]
+    deviations: Mapping[str, Any]
+
+
+Factory = Callable[..., Implementation]

@@ -1,0 +1,1 @@
+"""The harness: selecting an implementation, calling it safely, comparing with the reference."""

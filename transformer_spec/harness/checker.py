@@ -1,0 +1,121 @@
+"""The per-test helper that calls an implementation and judges its outputs against the reference."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from implementations.protocol import Implementation
+from reference.config import TransformerConfig
+from reference.params import map_tree
+from transformer_spec.harness.compare import (TOLERANCES, ImplementationError, Measurement, NonConformance, Tolerance,
+                                              as_numpy, check_output, describe, measure, measure_against_baseline)
+from transformer_spec.harness.target import Target
+
+
+@dataclass
+class Checker:
+    """Calls ``impl`` safely and compares with the reference, keeping the worst measurement per check."""
+
+    impl: Implementation
+    spec: str
+    target: Target
+    measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # -- inputs -----------------------------------------------------------------
+    def tensor(self, array: Any) -> torch.Tensor:
+        """A NumPy input as a tensor on the target: floats in the target dtype, ids as int64, masks as bool."""
+        array = np.asarray(array)
+        if array.dtype == bool:
+            return torch.as_tensor(array, device=self.target.torch_device)
+        if np.issubdtype(array.dtype, np.integer):
+            return torch.as_tensor(array, dtype=torch.int64, device=self.target.torch_device)
+        return torch.as_tensor(array, dtype=self.target.torch_dtype, device=self.target.torch_device)
+
+    def params(self, tree: Any) -> Any:
+        """The canonical parameter tree with tensor leaves on the target."""
+        return map_tree(self.tensor, tree)
+
+    def config(self, config: TransformerConfig) -> TransformerConfig:
+        """``config`` with the implementation's declared deviations applied: the variant it is checked against."""
+        return config.replace(**dict(self.impl.deviations)) if self.impl.deviations else config
+
+    # -- calling ----------------------------------------------------------------
+    def call(self, clause_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``impl.method(*args)``; anything it raises becomes an ``error`` of ``clause_id``."""
+        __tracebackhide__ = True
+        try:
+            return getattr(self.impl, method)(*args, **kwargs)
+        except Exception as exc:
+            raise ImplementationError(f"[{clause_id}] {self.spec}.{method} raised {type(exc).__name__}: {exc}") from exc
+
+    def call_deterministic(self, clause_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call twice with the same inputs; outputs that differ are an ``error`` (non-determinism)."""
+        __tracebackhide__ = True
+        first = self.call(clause_id, method, *args, **kwargs)
+        second = self.call(clause_id, method, *args, **kwargs)
+        a, b = _leaves(first), _leaves(second)
+        if len(a) != len(b) or not all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b)):
+            raise ImplementationError(f"[{clause_id}] {self.spec}.{method} is not deterministic: two identical calls differ")
+        return first
+
+    # -- judging ----------------------------------------------------------------
+    def assert_close(self, clause_id: str, what: str, actual: Any, desired: np.ndarray, tol: Tolerance | None = None,
+                     baseline: Callable[[], Any] | None = None) -> None:
+        """Shape, dtype, device, finiteness, then values of ``actual`` against the reference ``desired``.
+
+        ``baseline`` computes the same quantity with plain PyTorch in the target dtype; in float16/bfloat16
+        the budget is k times its error against the reference (plus a small atol).
+        """
+        __tracebackhide__ = True
+        desired = np.asarray(desired, dtype=np.float64)
+        array = check_output(clause_id, what, actual, desired.shape, self.target.torch_dtype, self.target.device)
+        tol = tol or TOLERANCES[self.target.dtype]
+        if self.target.low_precision and baseline is not None:
+            m = measure_against_baseline(what, array, desired, as_numpy(baseline()), tol.atol)
+        else:
+            m = measure(what, array, desired, tol)
+        self._keep(clause_id, m)
+        if m.ratio > 1.0:
+            raise NonConformance(clause_id, describe(m), m.as_dict())
+
+    def assert_equal(self, clause_id: str, what: str, actual: Any, desired: Any) -> None:
+        """Exact equality (token sequences, bit-for-bit invariances)."""
+        __tracebackhide__ = True
+        a, d = _as_comparable(actual), _as_comparable(desired)
+        if a != d:
+            raise NonConformance(clause_id, f"{what} = {_short(actual)}, but should be {_short(desired)}")
+
+    def require(self, clause_id: str, condition: bool, message: str) -> None:
+        """A property of the paper's text that must hold."""
+        __tracebackhide__ = True
+        if not condition:
+            raise NonConformance(clause_id, message)
+
+    def _keep(self, clause_id: str, m: Measurement) -> None:
+        key = f"{clause_id}|{m.what}"
+        if key not in self.measurements or m.ratio > self.measurements[key]["ratio"]:
+            self.measurements[key] = {"clause": clause_id, "dtype": self.target.dtype, **m.as_dict()}
+
+
+def _leaves(value: Any) -> list[np.ndarray]:
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    return [as_numpy(value)] if value is not None else []
+
+
+def _as_comparable(value: Any) -> Any:
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return as_numpy(value).tolist()
+    if isinstance(value, (tuple, list)):
+        return [_as_comparable(v) for v in value]
+    return value
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(_as_comparable(value))
+    return text if len(text) <= limit else text[:limit] + "..."

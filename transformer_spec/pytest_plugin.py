@@ -1,0 +1,124 @@
+"""The pytest plugin of the spec suite: options, Hypothesis profiles, the ``checker`` fixture, clause bookkeeping.
+
+Options: ``--impl`` (repeatable; registered name, ``module:attr`` or ``file.py:attr``),
+``--device`` (auto, cpu, cuda), ``--dtype`` (float64, float32, float16, bfloat16).
+The Hypothesis profile is chosen with Hypothesis's own ``--hypothesis-profile``
+(``dev`` by default, ``ci``, ``thorough``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from implementations.protocol import Implementation
+from reference.errors import SpecUsageError
+from transformer_spec.harness.checker import Checker
+from transformer_spec.harness.compare import NonConformance
+from transformer_spec.harness.loading import load
+from transformer_spec.harness.target import Target, resolve_target
+
+DEFAULT_IMPL = "transformer-spec"
+_SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large)
+
+settings.register_profile("dev", max_examples=15, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, database=None, print_blob=True,
+                          suppress_health_check=_SUPPRESS)
+settings.register_profile("thorough", max_examples=400, deadline=None, suppress_health_check=_SUPPRESS)
+settings.load_profile("dev")
+
+TARGET_KEY = pytest.StashKey[Target]()
+IMPLS_KEY = pytest.StashKey[dict[str, Implementation]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("transformer-spec")
+    group.addoption("--impl", action="append", default=None, metavar="IMPL",
+                    help=f"implementation under test (repeatable; default {DEFAULT_IMPL})")
+    group.addoption("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    group.addoption("--dtype", default="float64", help="float64, float32, float16 or bfloat16 (default float64)")
+
+
+def impl_specs(config: pytest.Config) -> list[str]:
+    """The ``--impl`` values, in order, without repeats."""
+    return list(dict.fromkeys(config.getoption("impl") or [DEFAULT_IMPL]))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the spec clause a test checks (see `transformer-spec clauses`)")
+    config.addinivalue_line("markers", "requires(*components): protocol components the test needs")
+    config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped without one")
+    config.addinivalue_line("markers", "slow: long-running tier, not part of the default CI run")
+    try:
+        target = resolve_target(config.getoption("device"), config.getoption("dtype"))
+        config.stash[TARGET_KEY] = target
+        config.stash[IMPLS_KEY] = {spec: load(spec, target) for spec in impl_specs(config)}
+    except SpecUsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "impl_spec" in metafunc.fixturenames:
+        specs = impl_specs(metafunc.config)
+        metafunc.parametrize("impl_spec", specs, ids=specs)
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest) -> Target:
+    """The device and dtype of this run."""
+    return request.config.stash[TARGET_KEY]
+
+
+@pytest.fixture
+def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> Checker:
+    """Calls the implementation under test and judges it; its measurements go into the test report."""
+    c = Checker(request.config.stash[IMPLS_KEY][impl_spec], impl_spec, target)
+    request.node.user_properties.append(("measurements", c.measurements))
+    return c
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
+    marker = item.get_closest_marker("requires")
+    if spec and marker:
+        offers = item.config.stash[IMPLS_KEY][spec].offers
+        missing = [c for c in marker.args if c not in offers]
+        if missing:
+            pytest.skip(f"not-applicable: {spec} does not offer {', '.join(missing)}")
+
+
+def failure_kind(excinfo: Any) -> str:
+    """``fails`` for a violated clause, ``error`` for a crash, NaN, non-determinism or time-out."""
+    return "fails" if excinfo is not None and excinfo.errisinstance((NonConformance, AssertionError)) else "error"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    clauses = [m.args[0] for m in item.iter_markers("clause")]
+    if report.when != "call" and not report.failed:
+        return
+    spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
+    report.user_properties.append(("clauses", clauses))
+    report.user_properties.append(("impl", spec))
+    if report.failed:
+        report.user_properties.append(("failure_kind", failure_kind(call.excinfo)))
+        report.sections.append(("Reproduce", reproduce_command(item, spec)))
+
+
+def reproduce_command(item: pytest.Item, spec: str | None) -> str:
+    """One copy-paste command that reruns exactly this test on this implementation, device and dtype."""
+    opts = item.config.option
+    parts = ["python -m pytest", f"'{item.nodeid}'", "-n 0"]
+    if spec:
+        parts.append(f"--impl '{spec}'")
+    parts += [f"--device {item.config.stash[TARGET_KEY].device}", f"--dtype {opts.dtype}"]
+    profile = getattr(opts, "hypothesis_profile", None)
+    if profile:
+        parts.append(f"--hypothesis-profile {profile}")
+    seed = getattr(opts, "hypothesis_seed", None)
+    if seed is not None:
+        parts.append(f"--hypothesis-seed {seed}")
+    return " ".join(parts)
