@@ -29,10 +29,10 @@ class Checker:
         """A NumPy input as a tensor on the target: floats in the target dtype, ids as int64, masks as bool."""
         array = np.asarray(array)
         if array.dtype == bool:
-            return torch.as_tensor(array, device=self.target.torch_device)
+            return torch.tensor(array, device=self.target.torch_device)
         if np.issubdtype(array.dtype, np.integer):
-            return torch.as_tensor(array, dtype=torch.int64, device=self.target.torch_device)
-        return torch.as_tensor(array, dtype=self.target.torch_dtype, device=self.target.torch_device)
+            return torch.tensor(array, dtype=torch.int64, device=self.target.torch_device)
+        return torch.tensor(array, dtype=self.target.torch_dtype, device=self.target.torch_device)
 
     def params(self, tree: Any) -> Any:
         """The canonical parameter tree with tensor leaves on the target."""

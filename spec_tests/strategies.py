@@ -1,0 +1,115 @@
+"""Hypothesis strategies: small cases in which every axis has a *different* size.
+
+Arrays are not drawn element by element: a case draws sizes and a seed, and
+builds its arrays with NumPy's seeded generator.  Shrinking then goes to the
+smallest sizes, and a falsifying example prints as a readable case that
+reproduces exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+
+from reference.config import TransformerConfig
+from reference.params import Params, init_params
+
+SEEDS = st.integers(0, 2**31 - 1)
+
+
+def distinct_sizes(count: int, low: int = 1, high: int = 7) -> st.SearchStrategy[list[int]]:
+    """``count`` pairwise different sizes in [low, high], so no two axes can be swapped unnoticed."""
+    return st.lists(st.integers(low, high), min_size=count, max_size=count, unique=True)
+
+
+@dataclass(frozen=True)
+class AttentionCase:
+    """Inputs of Eq. (1): q (batch, heads, seq_q, d_k), k (..., seq_k, d_k), v (..., seq_k, d_v), a mask."""
+
+    batch: int
+    heads: int
+    seq_q: int
+    seq_k: int
+    d_k: int
+    d_v: int
+    mask: str  # "none", "causal", "padding" or "random"
+    seed: int
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        rng = np.random.default_rng(self.seed)
+        q = rng.normal(size=(self.batch, self.heads, self.seq_q, self.d_k))
+        k = rng.normal(size=(self.batch, self.heads, self.seq_k, self.d_k))
+        v = rng.normal(size=(self.batch, self.heads, self.seq_k, self.d_v))
+        return q, k, v, attention_mask(self.mask, self.batch, self.seq_q, self.seq_k, rng)
+
+
+def attention_mask(kind: str, batch: int, seq_q: int, seq_k: int, rng: np.random.Generator) -> np.ndarray | None:
+    """A boolean mask (True = may attend) in which every query keeps at least one key."""
+    if kind == "none":
+        return None
+    if kind == "causal":
+        return np.tril(np.ones((seq_q, seq_k), dtype=bool))[None, None]
+    if kind == "padding":
+        lengths = rng.integers(1, seq_k + 1, size=batch)
+        return (np.arange(seq_k)[None, :] < lengths[:, None])[:, None, None, :]
+    mask = rng.random((batch, 1, seq_q, seq_k)) < 0.6
+    mask[..., 0] |= ~mask.any(axis=-1)
+    return mask
+
+
+@st.composite
+def attention_cases(draw: st.DrawFn, masks: tuple[str, ...] = ("none", "causal", "padding", "random")) -> AttentionCase:
+    batch, heads, seq_q, seq_k, d_k, d_v = draw(distinct_sizes(6), label="batch, heads, seq_q, seq_k, d_k, d_v")
+    return AttentionCase(batch, heads, seq_q, seq_k, d_k, d_v, draw(st.sampled_from(masks), label="mask"),
+                         draw(SEEDS, label="seed"))
+
+
+@dataclass(frozen=True)
+class ModelCase:
+    """A tiny configuration, its canonical parameters, and a batch of source and target tokens."""
+
+    config: TransformerConfig
+    batch: int
+    seq_src: int
+    seq_tgt: int
+    seed: int
+    padded: bool = True
+    params: Params = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", init_params(self.config, self.seed))
+
+    def tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """Source (batch, seq_src) and target (batch, seq_tgt) ids; with ``padded``, ragged right padding."""
+        rng = np.random.default_rng(self.seed + 1)
+        src = rng.integers(1, self.config.vocab, size=(self.batch, self.seq_src))
+        tgt = rng.integers(1, self.config.vocab, size=(self.batch, self.seq_tgt))
+        if self.padded:
+            for arr in (src, tgt):
+                lengths = rng.integers(1, arr.shape[1] + 1, size=self.batch)
+                arr[np.arange(arr.shape[1])[None, :] >= lengths[:, None]] = self.config.pad_id
+        return src, tgt
+
+    def hidden(self, seq: int, salt: int = 2) -> np.ndarray:
+        """A (batch, seq, d_model) activation."""
+        return np.random.default_rng(self.seed + salt).normal(size=(self.batch, seq, self.config.d_model))
+
+
+@st.composite
+def configs(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2)) -> TransformerConfig:
+    """Tiny configurations with heads, d_k, d_v, d_ff, d_model and vocab all different."""
+    heads, d_k, d_v = draw(distinct_sizes(3, 1, 5), label="heads, d_k, d_v")
+    d_model = draw(st.integers(6, 12).filter(lambda d: d not in (heads, d_k, d_v)), label="d_model")
+    d_ff = draw(st.integers(13, 20), label="d_ff")
+    vocab = draw(st.integers(21, 29), label="vocab")
+    return TransformerConfig(layers=draw(st.sampled_from(layers), label="layers"), d_model=d_model, d_ff=d_ff,
+                             heads=heads, d_k=d_k, d_v=d_v, vocab=vocab, warmup_steps=10)
+
+
+@st.composite
+def model_cases(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2), padded: bool = True) -> ModelCase:
+    config = draw(configs(layers), label="config")
+    batch, seq_src, seq_tgt = draw(distinct_sizes(3, 1, 6), label="batch, seq_src, seq_tgt")
+    return ModelCase(config, batch, seq_src, seq_tgt, draw(SEEDS, label="seed"), padded)
+
