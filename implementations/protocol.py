@@ -53,7 +53,9 @@ asks for training-mode dropout with exactly those masks (None = evaluation).
 ``train_steps`` takes batches ``(src, tgt_in, tgt_out)`` and applies the paper's
 recipe (Eq. (3) schedule from step 1, Adam, label smoothing ``config.label_smoothing``,
 dropout ``config.dropout``).  A component an implementation does not offer
-is reported ``not-applicable``.
+is reported ``not-applicable``; so is a call that raises :class:`Unsupported`
+(an offered component that cannot express these particular arguments, e.g.
+``torch.nn.MultiheadAttention`` with d_k != d_model / heads).
 """
 from __future__ import annotations
 
@@ -95,3 +97,10 @@ class Implementation(Protocol):
 
 
 Factory = Callable[..., Implementation]
+
+
+class Unsupported(Exception):
+    """Raised by a component method for arguments it cannot express; the test is reported ``not-applicable``.
+
+    The message says what is missing, e.g. ``"nn.MultiheadAttention needs d_k = d_v = d_model / heads"``.
+    """

@@ -5,9 +5,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 import torch
 
-from implementations.protocol import Implementation
+from implementations.protocol import Implementation, Unsupported
 from reference.config import TransformerConfig
 from reference.params import map_tree
 from transformer_spec.harness.compare import (TOLERANCES, ImplementationError, Measurement, NonConformance, Tolerance,
@@ -44,10 +45,12 @@ class Checker:
 
     # -- calling ----------------------------------------------------------------
     def call(self, clause_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``impl.method(*args)``; anything it raises becomes an ``error`` of ``clause_id``."""
+        """``impl.method(*args)``; :class:`Unsupported` skips as not-applicable, anything else raised is an ``error``."""
         __tracebackhide__ = True
         try:
             return getattr(self.impl, method)(*args, **kwargs)
+        except Unsupported as exc:
+            pytest.skip(f"not-applicable: {self.spec}.{method}: {exc}")
         except Exception as exc:
             raise ImplementationError(f"[{clause_id}] {self.spec}.{method} raised {type(exc).__name__}: {exc}") from exc
 
