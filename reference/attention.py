@@ -52,7 +52,10 @@ def scaled_dot_product_attention(
     mask = np.broadcast_to(np.asarray(mask, dtype=bool), scores.shape)
     empty = ~mask.any(axis=-1, keepdims=True)  # queries that may attend to no key
     weights = softmax(np.where(mask | empty, scores, -np.inf))
-    fill = {"zeros": 0.0, "nan": np.nan, "uniform": 1.0 / scores.shape[-1]}[fully_masked]
+    fills = {"zeros": 0.0, "nan": np.nan, "uniform": 1.0 / scores.shape[-1]}
+    if fully_masked not in fills:
+        raise SpecUsageError("fully_masked", fully_masked, "must be 'zeros', 'nan' or 'uniform'")
+    fill = fills[fully_masked]
     weights = np.where(empty, fill, weights)
     return weights @ v, weights
 

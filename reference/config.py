@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from reference.errors import SpecUsageError
 
@@ -53,6 +53,12 @@ class TransformerConfig:
             raise SpecUsageError("label_smoothing", self.label_smoothing, "must lie in [0, 1)")
         if not 0 <= self.pad_id < self.vocab:
             raise SpecUsageError("pad_id", self.pad_id, f"must be a token id below vocab={self.vocab}")
+        if not self.layer_norm_eps >= 0.0:
+            raise SpecUsageError("layer_norm_eps", self.layer_norm_eps, "must be a non-negative number")
+        for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
+                              ("fully_masked", FullyMasked)):
+            if getattr(self, name) not in get_args(allowed):
+                raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 
     @classmethod
     def small(cls, **overrides: object) -> "TransformerConfig":
