@@ -58,6 +58,8 @@ def smoothed_targets(
     if pad_id is not None:
         support[pad_id] = False
     k = int(support.sum())
+    if k < (2 if convention == "others" else 1):
+        raise SpecUsageError("vocab", vocab, f"smoothing {convention!r} with pad_id={pad_id} leaves too few classes")
     onehot = np.eye(vocab, dtype=np.float64)[np.asarray(targets)]
     if convention == "others":
         return onehot * (1.0 - epsilon) + (1.0 - onehot) * support * epsilon / (k - 1)

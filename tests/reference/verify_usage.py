@@ -58,6 +58,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
         Z((1, 2, 5)), np.array([[0, 0]]), 0.1, 0), "targets", "all padding"),
     ("unknown smoothing convention", lambda: regularization.smoothed_targets(
         np.array([[1]]), 5, 0.1, None, "spread"), "convention", "spread"),
+    ("'others' smoothing with a single real class", lambda: regularization.smoothed_targets(
+        np.array([[1]]), 2, 0.1, 0), "vocab", 2),
     ("dropout probability 1", lambda: regularization.dropout(Z(3), np.ones(3), 1.0), "p_drop", 1.0),
     ("step 0 in learning_rate", lambda: schedule.learning_rate(0, 512, 4000), "step", 0),
     ("warmup 0 in learning_rate", lambda: schedule.learning_rate(1, 512, 0), "warmup_steps", 0),
