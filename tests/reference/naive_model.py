@@ -1,0 +1,180 @@
+"""The naive second form, continued: masks, embeddings, layers, stacks and decoding, §3 and §6.1.
+
+Built only from :mod:`naive` (scalar loops) and plain Python control flow, so
+that a mistake in the vectorised reference cannot be repeated here by reuse.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+import naive
+
+Array = np.ndarray
+
+
+def causal_mask(seq_len: int) -> Array:
+    """§3.2.3: query i may attend to key j exactly when j <= i; shape (1, 1, seq, seq)."""
+    out = np.zeros((1, 1, seq_len, seq_len), dtype=bool)
+    for i in range(seq_len):
+        for j in range(seq_len):
+            out[0, 0, i, j] = j <= i
+    return out
+
+
+def padding_mask(tokens: Array, pad_id: int) -> Array:
+    """Key j of example b may be attended to when it is not padding; shape (batch, 1, 1, seq_k)."""
+    batch, seq = tokens.shape
+    out = np.zeros((batch, 1, 1, seq), dtype=bool)
+    for b in range(batch):
+        for j in range(seq):
+            out[b, 0, 0, j] = int(tokens[b, j]) != pad_id
+    return out
+
+
+def decoder_self_mask(tokens: Array, pad_id: int) -> Array:
+    """Causal and key-padding together: (batch, 1, seq, seq), entry by entry."""
+    batch, seq = tokens.shape
+    out = np.zeros((batch, 1, seq, seq), dtype=bool)
+    for b in range(batch):
+        for i in range(seq):
+            for j in range(seq):
+                out[b, 0, i, j] = j <= i and int(tokens[b, j]) != pad_id
+    return out
+
+
+def embed(tokens: Array, embedding: Array) -> Array:
+    """§3.4: the token's row of E, every entry multiplied by sqrt(d_model)."""
+    vocab, d_model = embedding.shape
+    out = np.zeros(tokens.shape + (d_model,))
+    for index in np.ndindex(*tokens.shape):
+        for c in range(d_model):
+            out[index + (c,)] = float(embedding[int(tokens[index]), c]) * math.sqrt(d_model)
+    return out
+
+
+def output_logits(x: Array, embedding: Array) -> Array:
+    """§3.4: logit of token t is the dot product of x with E's row t (tied weights, no bias)."""
+    vocab, d_model = embedding.shape
+    out = np.zeros(x.shape[:-1] + (vocab,))
+    for index in np.ndindex(*x.shape[:-1]):
+        for t in range(vocab):
+            out[index + (t,)] = sum(float(x[index + (c,)]) * float(embedding[t, c]) for c in range(d_model))
+    return out
+
+
+def output_probabilities(x: Array, embedding: Array) -> Array:
+    """§3.4: softmax over the vocabulary of :func:`output_logits`."""
+    return naive.softmax(output_logits(x, embedding))
+
+
+def _sublayer(x: Array, fn: Callable[[Array], Array], norm: Mapping[str, Array], config: Any,
+              keep: Array | None) -> Array:
+    """§3.1 LayerNorm(x + Dropout(Sublayer(x))), or the declared pre-norm variant."""
+    ln = lambda h: naive.layer_norm(h, norm["scale"], norm["bias"], config.layer_norm_eps)
+    if config.norm_position == "pre":
+        return x + naive.dropout(fn(ln(x)), keep, config.dropout)
+    return ln(x + naive.dropout(fn(x), keep, config.dropout))
+
+
+def _site(keep: Mapping[str, Array] | None, name: str) -> Array | None:
+    return None if keep is None else keep.get(name)
+
+
+def encoder_layer(x: Array, params: Mapping[str, Any], src_mask: Array | None, config: Any,
+                  keep: Mapping[str, Array] | None = None, site: str = "encoder.layers.0") -> Array:
+    """§3.1: self-attention sub-layer, then feed-forward sub-layer."""
+    attend = lambda h: naive.multi_head_attention(h, h, h, params["self_attn"], src_mask, config.fully_masked)[0]
+    x = _sublayer(x, attend, params["norm1"], config, _site(keep, f"{site}.self_attn"))
+    ffn = lambda h: naive.feed_forward(h, params["ffn"])
+    return _sublayer(x, ffn, params["norm2"], config, _site(keep, f"{site}.ffn"))
+
+
+def decoder_layer(y: Array, memory: Array, params: Mapping[str, Any], src_mask: Array | None,
+                  tgt_mask: Array | None, config: Any, keep: Mapping[str, Array] | None = None,
+                  site: str = "decoder.layers.0") -> Array:
+    """§3.1: masked self-attention, attention over the encoder output, then feed-forward."""
+    fm = config.fully_masked
+    self_attend = lambda h: naive.multi_head_attention(h, h, h, params["self_attn"], tgt_mask, fm)[0]
+    cross = lambda h: naive.multi_head_attention(h, memory, memory, params["cross_attn"], src_mask, fm)[0]
+    y = _sublayer(y, self_attend, params["norm1"], config, _site(keep, f"{site}.self_attn"))
+    y = _sublayer(y, cross, params["norm2"], config, _site(keep, f"{site}.cross_attn"))
+    ffn = lambda h: naive.feed_forward(h, params["ffn"])
+    return _sublayer(y, ffn, params["norm3"], config, _site(keep, f"{site}.ffn"))
+
+
+def _inputs(tokens: Array, params: Mapping[str, Any], config: Any, keep: Any, stack: str) -> Array:
+    """§3.4, §3.5, §5.4: Dropout(embedding * sqrt(d_model) + PE)."""
+    x = embed(tokens, params["embedding"]) + naive.positional_encoding(tokens.shape[1], config.d_model)[None]
+    return naive.dropout(x, _site(keep, f"{stack}.embedding"), config.dropout)
+
+
+def _final(x: Array, stack_params: Mapping[str, Any], config: Any) -> Array:
+    if not config.final_norm:
+        return x
+    return naive.layer_norm(x, stack_params["norm"]["scale"], stack_params["norm"]["bias"], config.layer_norm_eps)
+
+
+def encode(src: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:
+    """§3.1: N encoder layers over the embedded source, source padding masked as keys."""
+    x = _inputs(src, params, config, keep, "encoder")
+    for i, layer in enumerate(params["encoder"]["layers"]):
+        x = encoder_layer(x, layer, padding_mask(src, config.pad_id), config, keep, f"encoder.layers.{i}")
+    return _final(x, params["encoder"], config)
+
+
+def decode(tgt: Array, memory: Array, src: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:
+    """§3.1: N decoder layers over the embedded target, attending causally and to the memory."""
+    y = _inputs(tgt, params, config, keep, "decoder")
+    for i, layer in enumerate(params["decoder"]["layers"]):
+        y = decoder_layer(y, memory, layer, padding_mask(src, config.pad_id), decoder_self_mask(tgt, config.pad_id),
+                          config, keep, f"decoder.layers.{i}")
+    return _final(y, params["decoder"], config)
+
+
+def transformer_forward(src: Array, tgt: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:
+    """Figure 1: encode, decode, then the tied output projection."""
+    return output_logits(decode(tgt, encode(src, params, config, keep), src, params, config, keep), params["embedding"])
+
+
+def next_token_log_probs(prefixes: Array, memory: Array, src: Array, params: Mapping[str, Any], config: Any) -> Array:
+    """log p(next token | prefix) at each prefix's last position, one row at a time."""
+    logits = output_logits(decode(prefixes, memory, src, params, config), params["embedding"])
+    out = np.zeros((prefixes.shape[0], logits.shape[-1]))
+    for n in range(prefixes.shape[0]):
+        row = [float(t) for t in logits[n, -1]]
+        log_z = math.log(sum(math.exp(t) for t in row))
+        out[n] = [t - log_z for t in row]
+    return out
+
+
+def greedy_decode(src: Array, params: Mapping[str, Any], config: Any, bos_id: int, eos_id: int,
+                  max_len: int) -> list[tuple[int, ...]]:
+    """§6.1 without a beam: keep appending the most probable token (lowest id on ties)."""
+    results = []
+    for b in range(src.shape[0]):
+        row = src[b:b + 1]
+        memory, generated = encode(row, params, config), []
+        while len(generated) < max_len and (not generated or generated[-1] != eos_id):
+            log_p = next_token_log_probs(np.array([[bos_id] + generated]), memory, row, params, config)[0]
+            generated.append(max(range(len(log_p)), key=lambda t: (log_p[t], -t)))
+        results.append(tuple(generated))
+    return results
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's lp(Y) = (5 + |Y|)^alpha / (5 + 1)^alpha (Wu et al., 2016, §7)."""
+    return (5 + length) ** alpha / 6 ** alpha
+
+
+def dropout_sites(config: Any, batch: int, seq_src: int, seq_tgt: int) -> dict[str, tuple[int, ...]]:
+    """§5.4 read literally: the two embedding sums and every sub-layer output of both stacks."""
+    sites = {"encoder.embedding": (batch, seq_src, config.d_model), "decoder.embedding": (batch, seq_tgt, config.d_model)}
+    for i in range(config.layers):
+        for sub in ("self_attn", "ffn"):
+            sites[f"encoder.layers.{i}.{sub}"] = (batch, seq_src, config.d_model)
+        for sub in ("self_attn", "cross_attn", "ffn"):
+            sites[f"decoder.layers.{i}.{sub}"] = (batch, seq_tgt, config.d_model)
+    return sites
