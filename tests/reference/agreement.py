@@ -47,8 +47,16 @@ def assert_agrees(equation: str, got: object, want: object, tol: float = TOLERAN
     _record(equation, float(diff.max()), float((diff[big] / magnitude[big]).max()) if big.any() else 0.0)
 
 
+def _plain(x: object) -> object:
+    return x.tolist() if isinstance(x, np.ndarray) else x
+
+
 def assert_equal(what: str, got: object, want: object) -> None:
     """Exact equality of non-float results (masks, token sequences, names, shapes)."""
-    got_a, want_a = np.asarray(got), np.asarray(want)
-    if got_a.shape != want_a.shape or not np.array_equal(got_a, want_a):
+    if isinstance(want, (list, tuple)):
+        equal = list(map(_plain, got)) == list(map(_plain, want)) if isinstance(got, (list, tuple)) else False
+    else:
+        got_a, want_a = np.asarray(got), np.asarray(want)
+        equal = got_a.shape == want_a.shape and np.array_equal(got_a, want_a)
+    if not equal:
         raise AssertionError(f"{what}: function under test gives {got!r} but the naive form gives {want!r}")
