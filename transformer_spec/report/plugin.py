@@ -1,0 +1,135 @@
+"""The reporting pytest plugin: ``--report-dir DIR`` writes report.json, report.html, junit.xml and repro/.
+
+Load it with ``-p transformer_spec.report.plugin`` (``transformer-spec run`` does) or from a conftest's
+``pytest_plugins``.  Results are gathered on the controller from ``pytest_runtest_logreport``, so every
+xdist worker's tests are in, including those of a worker that crashed.  report.json is rewritten every
+:data:`WRITE_EVERY` finished tests and at the end (``complete`` is true only when every selected test
+finished), the other files at the end of the session, interrupted or not.
+"""
+from __future__ import annotations
+
+import datetime
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference.errors import SpecUsageError
+from transformer_spec.pytest_plugin import IMPLS_KEY, TARGET_KEY, impl_specs
+from transformer_spec.report.build import build_report
+from transformer_spec.report.environment import environment
+from transformer_spec.report.implementations import describe
+from transformer_spec.report.inputs import load_kill_matrix, load_training
+from transformer_spec.report.nodeinfo import clauses_of, impl_of
+from transformer_spec.report.results import ResultLog
+from transformer_spec.report.summary import summary_lines
+from transformer_spec.report.writer import write_all, write_json
+
+WRITE_EVERY = 25
+COMPLETE_EXIT = (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("transformer-spec reports")
+    group.addoption("--report-dir", default=None, metavar="DIR",
+                    help="write report.json, report.html, junit.xml and repro/ into DIR")
+    group.addoption("--training-dir", default=None, metavar="DIR",
+                    help="folder with scores.json and learning_curve.json of a training run (default: the report folder)")
+    group.addoption("--kill-matrix", default=None, metavar="FILE",
+                    help="mutant kill matrix JSON ({mutant: {clause: status}} or a mutants' report.json)")
+    group.addoption("--no-training", action="store_true",
+                    help="deselect the tests that train (component train_steps); no training section in the report")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    directory = config.getoption("report_dir")
+    if directory and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ReportCollector(config, Path(directory).resolve()), "transformer-spec-report")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("no_training"):
+        return
+    training = [i for i in items if any("train_steps" in m.args for m in i.iter_markers("requires"))]
+    if training:
+        config.hook.pytest_deselected(items=training)
+        items[:] = [i for i in items if i not in training]
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Give every report (skipped setups included) its clauses and implementation."""
+    outcome = yield
+    report = outcome.get_result()
+    if "clauses" not in dict(report.user_properties):
+        spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
+        report.user_properties += [("clauses", [m.args[0] for m in item.iter_markers("clause")]), ("impl", spec)]
+
+
+class ReportCollector:
+    """Gathers the results on the controller and writes the reports."""
+
+    def __init__(self, config: pytest.Config, directory: Path) -> None:
+        self.config, self.directory = config, directory
+        self.log = ResultLog(self._identify)
+        self.expected: set[str] | None = None
+        self.started, self._clock = datetime.datetime.now(datetime.timezone.utc), time.perf_counter()
+        self._unwritten = 0
+        self.report: dict[str, Any] | None = None
+        try:
+            self.training = None if config.getoption("no_training") else load_training(
+                Path(config.getoption("training_dir") or directory))
+            self.kill_matrix = load_kill_matrix(config.getoption("kill_matrix") and Path(config.getoption("kill_matrix")))
+        except SpecUsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def _identify(self, nodeid: str) -> tuple[list[str], str | None]:
+        return clauses_of(nodeid, self.config.rootpath), impl_of(nodeid, impl_specs(self.config))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.expected = {item.nodeid for item in session.items}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.expected = set(ids)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = self.log.add(report)
+        if result.finished and report.when in ("teardown", "???"):
+            self._unwritten += 1
+            if self._unwritten >= WRITE_EVERY:
+                write_json(self.build(complete=False, exit_status=None), self.directory)
+                self._unwritten = 0
+
+    def build(self, complete: bool, exit_status: int | None) -> dict[str, Any]:
+        """The report of what has finished so far."""
+        opts = self.config.option
+        impls = self.config.stash[IMPLS_KEY]
+        results = self.log.sorted()
+        run = {"command_line": shlex.join(sys.argv), "pytest_args": list(self.config.invocation_params.args),
+               "workers": getattr(opts, "numprocesses", None), "rootdir": str(self.config.rootpath),
+               "started_at": self.started.isoformat(timespec="seconds"),
+               "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "duration_s": round(time.perf_counter() - self._clock, 3), "exit_status": exit_status,
+               "selected_tests": None if self.expected is None else len(self.expected),
+               "finished_tests": sum(r.finished for r in results),
+               "test_durations": {r.nodeid: round(r.duration, 4) for r in results}}
+        return build_report(results, [describe(s, impls[s]) for s in impl_specs(self.config)],
+                            environment(self.config.stash[TARGET_KEY], getattr(opts, "hypothesis_profile", None),
+                                        getattr(opts, "hypothesis_seed", None)),
+                            run, complete, self.training, self.kill_matrix)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        finished = {r.nodeid for r in self.log.results.values() if r.finished}
+        complete = exitstatus in COMPLETE_EXIT and self.expected is not None and self.expected <= finished
+        self.report = self.build(complete, int(exitstatus))
+        write_all(self.report, self.log.sorted(), self.directory)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is not None:
+            terminalreporter.write_sep("=", "transformer-spec conformance")
+            for line in summary_lines(self.report, self.directory):
+                terminalreporter.write_line(line)

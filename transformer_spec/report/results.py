@@ -1,0 +1,109 @@
+"""One result per test, merged from pytest's setup, call and teardown reports (on the controller under xdist).
+
+A result keeps what the spec plugin put in ``report.user_properties`` (clauses, impl, failure kind,
+measurements), the "Reproduce" section, and what Hypothesis printed: the minimal counterexample,
+the ``@reproduce_failure`` blob and a seed.  Object addresses (``at 0x7f...``) are blanked so that
+two runs of the same suite give the same text.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+MESSAGE_LIMIT = 1200
+_COUNTEREXAMPLE = re.compile(r"^(?:Falsifying example|Failing test case): .*?^\)$", re.S | re.M)
+_BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
+_SEED = re.compile(r"@seed\((\d+)\)|--hypothesis-seed[= ](\d+)")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def scrub(text: str) -> str:
+    """``text`` with object addresses blanked (they differ from run to run)."""
+    return _ADDRESS.sub(" at 0x…", text)
+
+
+@dataclass
+class TestResult:
+    """The merged outcome of one test (one node id)."""
+
+    nodeid: str
+    clauses: list[str] = field(default_factory=list)
+    impl: str | None = None
+    outcome: str = "passed"  # passed, failed, error, skipped
+    message: str | None = None
+    counterexample: str | None = None
+    reproduce_blob: str | None = None
+    seed: int | None = None
+    reproduce: str | None = None
+    measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duration: float = 0.0
+    finished: bool = False
+
+
+def crash_text(report: pytest.TestReport) -> str:
+    """The exception text without traceback lines when pytest kept it, else the whole long report."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return str(crash.message) if crash is not None else report.longreprtext
+
+
+def short_message(text: str) -> str:
+    """The failure message up to the Hypothesis counterexample, limited to :data:`MESSAGE_LIMIT` characters."""
+    head = _COUNTEREXAMPLE.split(text, maxsplit=1)[0].split("\nYou can reproduce", 1)[0].strip()
+    return scrub(head if len(head) <= MESSAGE_LIMIT else head[:MESSAGE_LIMIT] + "…")
+
+
+def hypothesis_details(text: str) -> tuple[str | None, str | None, int | None]:
+    """(counterexample, ``@reproduce_failure`` text, seed) as printed by Hypothesis, each None if absent."""
+    example, blob, seed = _COUNTEREXAMPLE.search(text), _BLOB.search(text), _SEED.search(text)
+    return (scrub(example.group(0)) if example else None, blob.group(0) if blob else None,
+            int(seed.group(1) or seed.group(2)) if seed else None)
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """The reason of a skipped report, without pytest's ``Skipped:`` prefix."""
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+class ResultLog:
+    """Folds test reports into :class:`TestResult` objects, one per node id."""
+
+    def __init__(self, identify: Callable[[str], tuple[list[str], str | None]]) -> None:
+        """``identify(nodeid)`` gives (clauses, impl) for a report that carries neither (a crashed worker)."""
+        self.results: dict[str, TestResult] = {}
+        self._identify = identify
+
+    def add(self, report: pytest.TestReport) -> TestResult:
+        """Merge one report; returns the result it belongs to."""
+        result = self.results.setdefault(report.nodeid, TestResult(report.nodeid))
+        props = dict(report.user_properties)
+        if "clauses" in props:
+            result.clauses, result.impl = list(props["clauses"]), props.get("impl")
+        elif not result.clauses:
+            result.clauses, result.impl = self._identify(report.nodeid)
+        if props.get("measurements"):
+            result.measurements = json.loads(json.dumps(props["measurements"], default=str))
+        result.duration += report.duration or 0.0
+        if report.failed and result.outcome not in ("failed", "error"):
+            self._failed(result, report, props.get("failure_kind", "error"))
+        elif report.skipped and result.outcome == "passed":
+            result.outcome, result.message = "skipped", skip_reason(report)
+        result.finished = result.finished or report.when in ("teardown", "???")
+        return result
+
+    @staticmethod
+    def _failed(result: TestResult, report: pytest.TestReport, kind: str) -> None:
+        text = crash_text(report)
+        result.outcome = "failed" if kind == "fails" else "error"
+        result.message = short_message(text)
+        result.counterexample, result.reproduce_blob, result.seed = hypothesis_details(report.longreprtext)
+        result.reproduce = next((body for name, body in report.sections if name == "Reproduce"), None)
+
+    def sorted(self) -> list[TestResult]:
+        """All results by node id."""
+        return [self.results[k] for k in sorted(self.results)]
