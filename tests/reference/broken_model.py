@@ -11,7 +11,7 @@ from reference.attention import multi_head_attention
 from reference.config import TransformerConfig
 from reference.embeddings import output_logits
 from reference.feed_forward import position_wise_ffn
-from reference.masks import causal_mask, padding_mask
+from reference.masks import padding_mask
 
 
 def encoder_layer_ffn_first(x, params, src_mask, config, keep=None, site="encoder.layers.0"):

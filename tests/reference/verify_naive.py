@@ -50,7 +50,7 @@ def check_multi_head_attention(fn: Fn, case: Case) -> None:
 
 
 def check_ffn(fn: Fn, case: Case) -> None:
-    assert_agrees("FFN, Eq. (2)", fn(case["x"], case["params"]), naive.feed_forward(case["x"], case["params"]))
+    assert_agrees("FFN Eq. 2", fn(case["x"], case["params"]), naive.feed_forward(case["x"], case["params"]))
 
 
 def check_positional_encoding(fn: Fn, case: Case) -> None:
