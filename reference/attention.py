@@ -67,7 +67,7 @@ def split_heads(x: np.ndarray, heads: int) -> np.ndarray:
     """
     require_ndim("x", x, 3, "batch, seq, heads * d")
     batch, seq, width = x.shape
-    if width % heads:
+    if heads < 1 or width % heads:
         raise SpecUsageError("heads", heads, f"must divide the feature width {width}")
     return x.reshape(batch, seq, heads, width // heads).transpose(0, 2, 1, 3)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.checks import require_ndim, require_tokens
+from reference.checks import require_equal, require_ndim, require_tokens
 from reference.config import SmoothingConvention, TransformerConfig
 from reference.errors import SpecUsageError
 
@@ -81,6 +81,7 @@ def label_smoothed_cross_entropy(
     """
     logits = np.asarray(logits, dtype=np.float64)
     require_ndim("logits", logits, 3, "batch, seq, vocab")
+    require_equal("targets.shape", np.shape(targets), "logits.shape[:2]", logits.shape[:2])
     q = smoothed_targets(targets, logits.shape[-1], epsilon, pad_id, convention)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -34,6 +34,7 @@ def expect_usage_error(what: str, call: Callable[[], Any], argument: str, value:
 
 MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
     ("split_heads with heads not dividing d_model", lambda: attention.split_heads(Z((2, 3, 30)), 4), "heads", 4),
+    ("split_heads into 0 heads", lambda: attention.split_heads(Z((2, 3, 8)), 0), "heads", 0),
     ("split_heads of a 2-d array", lambda: attention.split_heads(Z((3, 8)), 2), "x.shape", (3, 8)),
     ("key and value of different lengths", lambda: attention.scaled_dot_product_attention(
         Z((1, 2, 4)), Z((1, 3, 4)), Z((1, 5, 6))), "v.shape[-2] (seq_k)", 5),
@@ -56,6 +57,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
     ("target id out of range", lambda: regularization.smoothed_targets(np.array([[7]]), 5, 0.1), "targets", (7, 7)),
     ("all targets padding", lambda: regularization.label_smoothed_cross_entropy(
         Z((1, 2, 5)), np.array([[0, 0]]), 0.1, 0), "targets", "all padding"),
+    ("targets of another batch size than the logits", lambda: regularization.label_smoothed_cross_entropy(
+        Z((2, 3, 5)), np.array([[1, 2, 3]]), 0.1), "targets.shape", (1, 3)),
     ("unknown smoothing convention", lambda: regularization.smoothed_targets(
         np.array([[1]]), 5, 0.1, None, "spread"), "convention", "spread"),
     ("'others' smoothing with a single real class", lambda: regularization.smoothed_targets(
