@@ -26,6 +26,13 @@ def softmax_no_normalisation(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.exp(np.asarray(x, dtype=np.float64))
 
 
+def softmax_without_max_shift(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """exp(x) / sum exp(x) taken literally: exp overflows to inf for large scores."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(np.asarray(x, dtype=np.float64))
+        return e / e.sum(axis=axis, keepdims=True)
+
+
 def attention_unscaled(q, k, v, mask=None, fully_masked="zeros"):
     return A.scaled_dot_product_attention(q * np.sqrt(q.shape[-1]), k, v, mask, fully_masked)
 
@@ -158,7 +165,8 @@ def decoder_mask_causal_only(tokens, pad_id):
 
 BROKEN: Variants = {
     "attention.softmax": [("softmax over the wrong axis", softmax_wrong_axis),
-                          ("exp without normalisation", softmax_no_normalisation)],
+                          ("exp without normalisation", softmax_no_normalisation),
+                          ("no max-shift (overflows)", softmax_without_max_shift)],
     "attention.scaled_dot_product_attention": [("no 1/sqrt(d_k)", attention_unscaled), ("1/d_k", attention_scaled_by_d_k),
                                                ("mask ignored", attention_ignores_mask),
                                                ("fully masked rows always uniform", attention_masked_rows_uniform),
