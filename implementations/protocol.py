@@ -39,7 +39,7 @@ encoder                encoder(src, params, config)                             
 decoder                decoder(tgt, memory, src, params, config)                         (batch, seq_tgt, d_model)
 model                  model(src, tgt, params, config, keep=None)                        logits (batch, seq_tgt, vocab)
 loss                   loss(logits, targets, epsilon, pad_id)                            scalar
-learning_rate          learning_rate(step, d_model, warmup_steps)                        float
+learning_rate          learning_rates(steps, d_model, warmup_steps)                      rates of steps 1 .. steps
 adam_step              adam_step(param, grad, m, v, step, lr)                            (param, m, v)
 train_steps            train_steps(params, config, batches)                              params tree after len(batches) steps
 greedy_decode          greedy_decode(src, params, config, bos_id, eos_id, max_len)       list of token tuples
@@ -77,7 +77,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "decoder": ("decoder",),
     "model": ("model",),
     "loss": ("loss",),
-    "learning_rate": ("learning_rate",),
+    "learning_rate": ("learning_rates",),
     "adam_step": ("adam_step",),
     "train_steps": ("train_steps",),
     "greedy_decode": ("greedy_decode",),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 from implementations.protocol import Implementation
@@ -50,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*components): protocol components the test needs")
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped without one")
     config.addinivalue_line("markers", "slow: long-running tier, not part of the default CI run")
+    torch.set_num_threads(1)  # the suite's tensors are tiny: intra-op threads only add contention between workers
     try:
         target = resolve_target(config.getoption("device"), config.getoption("dtype"))
         config.stash[TARGET_KEY] = target

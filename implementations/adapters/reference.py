@@ -90,8 +90,8 @@ class Reference:
     def loss(self, logits: Any, targets: Any, epsilon: float, pad_id: int) -> float:
         return label_smoothed_cross_entropy(_np(logits), _np(targets), epsilon, pad_id)
 
-    def learning_rate(self, step: int, d_model: int, warmup_steps: int) -> float:
-        return schedule.learning_rate(step, d_model, warmup_steps)
+    def learning_rates(self, steps: int, d_model: int, warmup_steps: int) -> list[float]:
+        return [schedule.learning_rate(s, d_model, warmup_steps) for s in range(1, steps + 1)]
 
     def adam_step(self, param: Any, grad: Any, m: Any, v: Any, step: int, lr: float) -> tuple[np.ndarray, ...]:
         return optimizer.adam_update(_np(param), _np(grad), _np(m), _np(v), step, lr)

@@ -1,0 +1,111 @@
+"""§3.2.3 Masking: no leakage from future target tokens, padding masked as keys.
+
+Leakage is checked by intervention (change what must not matter, compare bit
+for bit) and, for differentiable implementations, by the autograd Jacobian,
+which must be exactly zero from later inputs to earlier outputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference.masks import causal_mask, padding_mask
+from spec_tests.strategies import ModelCase, model_cases
+from transformer_spec.harness.checker import Checker
+from transformer_spec.harness.compare import Tolerance, as_numpy
+
+
+def _first_change(before: np.ndarray, after: np.ndarray) -> int | None:
+    """The first position (axis 1) whose output differs at all."""
+    diff = np.argwhere((before != after).any(axis=tuple(i for i in range(before.ndim) if i != 1)))
+    return int(diff[0, 0]) if diff.size else None
+
+
+@pytest.mark.clause("3.2.3/causal-mask")
+@pytest.mark.requires("model")
+@given(case=model_cases(padded=False), data=st.data())
+def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, case: ModelCase, data: st.DataObject) -> None:
+    """Through every decoder layer: logits at positions <= i ignore target tokens after i."""
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    i = data.draw(st.integers(0, case.seq_tgt - 1), label="position i")
+    changed = tgt.copy()
+    changed[:, i + 1:] = (tgt[:, i + 1:] % (config.vocab - 1)) + 1  # a different real token at every later position
+    run = lambda t: as_numpy(checker.call_deterministic("3.2.3/causal-mask", "model", checker.tensor(src),
+                                                        checker.tensor(t), checker.params(case.params), config))
+    before, after = run(tgt), run(changed)
+    first = _first_change(before[:, : i + 1], after[:, : i + 1])
+    checker.require("3.2.3/causal-mask", first is None,
+                    f"changing target tokens after position {i} changed the logits at position {first} <= {i}: "
+                    "a future token leaks into the decoder")
+
+
+@pytest.mark.clause("3.2.3/causal-mask")
+@pytest.mark.requires("decoder_layer")
+@given(case=model_cases(layers=(1,), padded=False))
+def test_decoder_layer_jacobian_is_causal(checker: Checker, case: ModelCase) -> None:
+    """d out_i / d y_j = 0 exactly for j > i (masked decoder self-attention)."""
+    if not getattr(checker.impl, "differentiable", False):
+        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
+    config = checker.config(case.config)
+    src, _ = case.tokens()
+    y = checker.tensor(case.hidden(case.seq_tgt, 7)).requires_grad_(True)
+    memory = checker.tensor(case.hidden(case.seq_src, 8))
+    out = checker.call("3.2.3/causal-mask", "decoder_layer", y, memory, checker.params(case.params["decoder"]["layers"][0]),
+                       checker.tensor(padding_mask(src, config.pad_id)), checker.tensor(causal_mask(case.seq_tgt)), config)
+    for i in range(case.seq_tgt - 1):
+        (grad,) = torch.autograd.grad(out[:, i].sum(), y, retain_graph=True, allow_unused=True)
+        leak = 0.0 if grad is None else float(grad[:, i + 1:].abs().max())
+        checker.require("3.2.3/causal-mask", leak == 0.0,
+                        f"d out[{i}] / d y[j > {i}] reaches {leak:.3g}, but must be exactly 0: a future position leaks")
+
+
+@pytest.mark.clause("3.2.3/causal-mask")
+@pytest.mark.requires("attention")
+@given(case=model_cases(layers=(1,), padded=False))
+def test_causal_mask_weights_are_lower_triangular(checker: Checker, case: ModelCase) -> None:
+    """With the subsequent-position mask of §3.2.3, query i gives weight 0 to every key j > i."""
+    n = case.seq_tgt
+    q, k = case.hidden(n, 9)[:, None], case.hidden(n, 10)[:, None]
+    eye = np.broadcast_to(np.eye(n), (case.batch, 1, n, n))
+    w = as_numpy(checker.call("3.2.3/causal-mask", "attention", checker.tensor(q), checker.tensor(k), checker.tensor(eye),
+                              checker.tensor(causal_mask(n)))[0])
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    checker.require("3.2.3/causal-mask", bool((w[..., upper] == 0).all()),
+                    f"query i gives weight {np.abs(w[..., upper]).max(initial=0):.3g} to a later key j > i, but must give 0")
+
+
+@pytest.mark.clause("3.2.3/padding-mask")
+@pytest.mark.requires("model")
+@given(case=model_cases(), extra=st.integers(1, 3))
+def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase, extra: int) -> None:
+    """Right-padding source and target further leaves every real position's logits unchanged."""
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    pad = lambda a: np.concatenate([a, np.full((a.shape[0], extra), config.pad_id)], axis=1)
+    run = lambda s, t: as_numpy(checker.call("3.2.3/padding-mask", "model", checker.tensor(s), checker.tensor(t),
+                                             checker.params(case.params), config))
+    plain, padded = run(src, tgt), run(pad(src), pad(tgt))[:, : case.seq_tgt]
+    real = tgt != config.pad_id
+    checker.assert_close("3.2.3/padding-mask", f"logits of real positions after {extra} more padding tokens",
+                         padded[real], plain[real])
+
+
+@pytest.mark.clause("3.2.3/padding-mask")
+@pytest.mark.requires("encoder_layer")
+@given(case=model_cases(layers=(1,)))
+def test_padded_keys_are_ignored(checker: Checker, case: ModelCase) -> None:
+    """Changing the activations at padded source positions leaves the real positions' outputs unchanged."""
+    config = checker.config(case.config)
+    src, _ = case.tokens()
+    x = case.hidden(case.seq_src, 11)
+    pads = src == config.pad_id
+    moved = x + pads[..., None] * 3.0
+    run = lambda a: as_numpy(checker.call("3.2.3/padding-mask", "encoder_layer", checker.tensor(a),
+                                          checker.params(case.params["encoder"]["layers"][0]),
+                                          checker.tensor(padding_mask(src, config.pad_id)), config))
+    checker.assert_close("3.2.3/padding-mask", "real positions after changing the padded ones",
+                         run(moved)[~pads], run(x)[~pads], Tolerance(rtol=0.0, atol=1e-12))

@@ -1,0 +1,154 @@
+"""§3.1 Encoder and decoder stacks: LayerNorm, the post-norm residual connection, layers, stacks, the full model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference import layers
+from reference.masks import decoder_self_mask, padding_mask
+from reference.residual import layer_norm, sublayer_connection
+from spec_tests.gradients import check_gradients
+from spec_tests.strategies import SEEDS, ModelCase, model_cases
+from transformer_spec.harness.checker import Checker
+from transformer_spec.harness.compare import Tolerance, as_numpy
+
+COMPOSITE = {"float32": Tolerance(rtol=1e-4, atol=1e-4)}
+"""Stacks and the full model chain dozens of float32 operations: a wider float32 budget; float64 stays tight."""
+
+
+def _tol(checker: Checker) -> Tolerance | None:
+    return COMPOSITE.get(checker.target.dtype)
+
+
+@pytest.mark.clause("3.1/layer-norm")
+@pytest.mark.requires("layer_norm")
+@given(case=model_cases(layers=(1,)), shift=st.floats(-100, 100), scale=st.floats(0.01, 100))
+def test_layer_norm_matches_reference(checker: Checker, case: ModelCase, shift: float, scale: float) -> None:
+    """Normalise over the feature axis with the biased variance; shift and scale of the input must not matter."""
+    norm = case.params["encoder"]["layers"][0]["norm1"]
+    x = case.hidden(case.seq_src) * scale + shift
+    eps = case.config.layer_norm_eps
+    out = checker.call_deterministic("3.1/layer-norm", "layer_norm", checker.tensor(x), checker.tensor(norm["scale"]),
+                                     checker.tensor(norm["bias"]), eps)
+    checker.assert_close("3.1/layer-norm", "LayerNorm(x)", out, layer_norm(x, norm["scale"], norm["bias"], eps), _tol(checker))
+
+
+@pytest.mark.clause("3.1/residual-post-norm")
+@pytest.mark.requires("sublayer_connection")
+@given(case=model_cases(layers=(1,)), seed=SEEDS)
+def test_sublayer_connection_is_post_norm(checker: Checker, case: ModelCase, seed: int) -> None:
+    """LayerNorm(x + Sublayer(x)) with a fixed random linear map as the sub-layer."""
+    config = checker.config(case.config)
+    norm = case.params["encoder"]["layers"][0]["norm1"]
+    w = np.random.default_rng(seed).normal(size=(config.d_model, config.d_model))
+    w_t = checker.tensor(w)
+    x = case.hidden(case.seq_src)
+    out = checker.call("3.1/residual-post-norm", "sublayer_connection", checker.tensor(x), lambda h: h @ w_t,
+                       checker.params(norm), config.layer_norm_eps)
+    expected = sublayer_connection(x, lambda h: h @ w, norm, config.layer_norm_eps, config.norm_position)
+    checker.assert_close("3.1/residual-post-norm", "LayerNorm(x + Sublayer(x))", out, expected, _tol(checker))
+
+
+@pytest.mark.clause("3.1/encoder-layer")
+@pytest.mark.requires("encoder_layer")
+@given(case=model_cases(layers=(1,)))
+def test_encoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, _ = case.tokens()
+    x, mask, layer = case.hidden(case.seq_src), padding_mask(src, config.pad_id), case.params["encoder"]["layers"][0]
+    out = checker.call_deterministic("3.1/encoder-layer", "encoder_layer", checker.tensor(x), checker.params(layer),
+                                     checker.tensor(mask), config)
+    checker.assert_close("3.1/encoder-layer", "encoder layer", out, layers.encoder_layer(x, layer, mask, config), _tol(checker))
+
+
+@pytest.mark.clause("3.1/encoder-layer")
+@pytest.mark.requires("encoder_layer")
+@given(case=model_cases(layers=(1,), padded=False), seed=SEEDS)
+def test_encoder_layer_is_permutation_equivariant(checker: Checker, case: ModelCase, seed: int) -> None:
+    """Without positional encodings a layer cannot tell positions apart: permuting inputs permutes outputs."""
+    config = checker.config(case.config)
+    x, layer = case.hidden(case.seq_src), case.params["encoder"]["layers"][0]
+    order = np.random.default_rng(seed).permutation(case.seq_src)
+    run = lambda a: checker.call("3.1/encoder-layer", "encoder_layer", checker.tensor(a), checker.params(layer), None, config)
+    checker.assert_close("3.1/encoder-layer", f"encoder layer of inputs permuted by {order.tolist()}", run(x[:, order]),
+                         as_numpy(run(x))[:, order], _tol(checker) or Tolerance(1e-10, 1e-10))
+
+
+@pytest.mark.clause("3.1/decoder-layer")
+@pytest.mark.requires("decoder_layer")
+@given(case=model_cases(layers=(1,)))
+def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    y, memory, layer = case.hidden(case.seq_tgt, 3), case.hidden(case.seq_src, 4), case.params["decoder"]["layers"][0]
+    src_mask, tgt_mask = padding_mask(src, config.pad_id), decoder_self_mask(tgt, config.pad_id)
+    out = checker.call_deterministic("3.1/decoder-layer", "decoder_layer", checker.tensor(y), checker.tensor(memory),
+                                     checker.params(layer), checker.tensor(src_mask), checker.tensor(tgt_mask), config)
+    expected = layers.decoder_layer(y, memory, layer, src_mask, tgt_mask, config)
+    checker.assert_close("3.1/decoder-layer", "decoder layer", out, expected, _tol(checker))
+
+
+@pytest.mark.clause("3.1/encoder-stack")
+@pytest.mark.requires("encoder")
+@given(case=model_cases())
+def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, _ = case.tokens()
+    out = checker.call_deterministic("3.1/encoder-stack", "encoder", checker.tensor(src), checker.params(case.params), config)
+    checker.assert_close("3.1/encoder-stack", "encoder output", out, layers.encode(src, case.params, config), _tol(checker))
+
+
+@pytest.mark.clause("3.1/decoder-stack")
+@pytest.mark.requires("decoder")
+@given(case=model_cases())
+def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    memory = case.hidden(case.seq_src, 5)
+    out = checker.call_deterministic("3.1/decoder-stack", "decoder", checker.tensor(tgt), checker.tensor(memory),
+                                     checker.tensor(src), checker.params(case.params), config)
+    checker.assert_close("3.1/decoder-stack", "decoder output", out, layers.decode(tgt, memory, src, case.params, config),
+                         _tol(checker))
+
+
+@pytest.mark.clause("3/model-forward")
+@pytest.mark.requires("model")
+@given(case=model_cases())
+def test_model_matches_reference(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    out = checker.call_deterministic("3/model-forward", "model", checker.tensor(src), checker.tensor(tgt),
+                                     checker.params(case.params), config)
+    checker.assert_close("3/model-forward", "logits", out, layers.transformer_forward(src, tgt, case.params, config),
+                         _tol(checker))
+
+
+@pytest.mark.clause("3/model-forward")
+@pytest.mark.requires("model")
+@given(case=model_cases(layers=(1,)))
+def test_model_gradients_match_reference(checker: Checker, case: ModelCase) -> None:
+    """d logits / d embedding matrix: one gradient through embeddings, every layer and the tied projection."""
+    if not getattr(checker.impl, "differentiable", False):
+        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    params = checker.params(case.params)
+    impl_fn = lambda e: checker.call("3/model-forward", "model", checker.tensor(src), checker.tensor(tgt),
+                                     {**params, "embedding": e}, config)
+    ref_fn = lambda e: layers.transformer_forward(src, tgt, {**case.params, "embedding": e}, config)
+    check_gradients(checker, "3/model-forward", ("embedding",), impl_fn, ref_fn, (case.params["embedding"],), case.seed)
+
+
+@pytest.mark.clause("3/model-forward")
+@pytest.mark.requires("model")
+@given(case=model_cases(layers=(1,)))
+def test_example_does_not_depend_on_the_rest_of_its_batch(checker: Checker, case: ModelCase) -> None:
+    config = checker.config(case.config)
+    src, tgt = case.tokens()
+    run = lambda s, t: as_numpy(checker.call("3/model-forward", "model", checker.tensor(s), checker.tensor(t),
+                                             checker.params(case.params), config))
+    alone = run(src[:1], tgt[:1])
+    checker.assert_close("3/model-forward", "logits of example 0 in its batch", run(src, tgt)[:1],
+                         alone, _tol(checker) or Tolerance(1e-10, 1e-10))
