@@ -19,6 +19,7 @@ _COUNTEREXAMPLE = re.compile(r"^(?:Falsifying example|Failing test case): .*?^\)
 _BLOB = re.compile(r"@reproduce_failure\([^)]*\)")
 _SEED = re.compile(r"@seed\((\d+)\)|--hypothesis-seed[= ](\d+)")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_WORKER_HEADER = re.compile(r"^\[gw\d+\] .*\n", re.M)
 
 
 def scrub(text: str) -> str:
@@ -30,6 +31,7 @@ def scrub(text: str) -> str:
 class TestResult:
     """The merged outcome of one test (one node id)."""
 
+    __test__ = False  # not a pytest test class
     nodeid: str
     clauses: list[str] = field(default_factory=list)
     impl: str | None = None
@@ -45,9 +47,9 @@ class TestResult:
 
 
 def crash_text(report: pytest.TestReport) -> str:
-    """The exception text without traceback lines when pytest kept it, else the whole long report."""
+    """The exception text without traceback lines when pytest kept it, else the long report less xdist's header."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    return str(crash.message) if crash is not None else report.longreprtext
+    return str(crash.message) if crash is not None else _WORKER_HEADER.sub("", report.longreprtext)
 
 
 def short_message(text: str) -> str:
@@ -101,7 +103,7 @@ class ResultLog:
         text = crash_text(report)
         result.outcome = "failed" if kind == "fails" else "error"
         result.message = short_message(text)
-        result.counterexample, result.reproduce_blob, result.seed = hypothesis_details(report.longreprtext)
+        result.counterexample, result.reproduce_blob, result.seed = hypothesis_details(text)
         result.reproduce = next((body for name, body in report.sections if name == "Reproduce"), None)
 
     def sorted(self) -> list[TestResult]:

@@ -1,0 +1,103 @@
+"""The report's parts on made-up results: status rules, fault localisation, crashed workers, inputs, HTML, CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reference.clauses import clause
+from transformer_spec.cli import main
+from transformer_spec.report.build import build_report
+from transformer_spec.report.fault import localise
+from transformer_spec.report.html import render
+from transformer_spec.report.inputs import load_kill_matrix, load_training
+from transformer_spec.report.nodeinfo import clauses_of, impl_of
+from transformer_spec.report.results import ResultLog, TestResult, hypothesis_details
+from transformer_spec.report.status import clause_status
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = "spec_tests/test_attention.py::test_scores_are_scaled_by_inverse_sqrt_dk[torch-sdpa]"
+
+
+def _result(outcome: str, **kw: object) -> TestResult:
+    return TestResult("t::x", ["3.2.3/fully-masked-row"], "impl", outcome, finished=True, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("outcomes, deviations, expected", [
+    ([], {}, "not-applicable"), (["skipped", "skipped"], {}, "not-applicable"), (["passed", "skipped"], {}, "conforms"),
+    (["passed", "failed", "error"], {}, "error"), (["passed", "failed"], {}, "fails"),
+    (["passed"], {"fully_masked": "nan"}, "deviates"), (["passed"], {"final_norm": True}, "conforms"),
+])
+def test_clause_status_rules(outcomes: list[str], deviations: dict, expected: str) -> None:
+    c = clause("3.2.3/fully-masked-row")
+    assert clause_status(c, [_result(o) for o in outcomes], deviations) == expected
+
+
+def test_fault_is_localised_to_the_lowest_failing_component() -> None:
+    statuses = {"3/model-forward": "fails", "3.1/encoder-layer": "fails", "3.2.1/scaling": "fails", "3.3/ffn": "conforms"}
+    assert localise("3/model-forward", statuses)["note"] == "fault localised to: 3.2.1/scaling (attention)"
+    assert localise("3/model-forward", statuses)["also_failing"] == ["3.1/encoder-layer"]
+    assert localise("3/model-forward", {"3.3/ffn": "conforms"})["component"] is None
+    assert localise("3.2.1/scaling", statuses) is None
+
+
+def test_crashed_worker_report_is_an_error_of_the_right_clause_and_impl() -> None:
+    log = ResultLog(lambda nodeid: (clauses_of(nodeid, ROOT), impl_of(nodeid, ["reference", "torch-sdpa"])))
+    crash = pytest.TestReport(nodeid=NODE, location=("x", None, "x"), keywords={}, outcome="failed",
+                              longrepr=f"worker 'gw1' crashed while running {NODE!r}", when="???")  # type: ignore[arg-type]
+    result = log.add(crash)
+    assert (result.clauses, result.impl, result.outcome, result.finished) == (["3.2.1/scaling"], "torch-sdpa", "error", True)
+    assert result.message.startswith("worker 'gw1' crashed")
+
+
+def test_hypothesis_text_is_parsed_and_addresses_blanked() -> None:
+    text = ("AssertionError: bad\nFalsifying example: test_x(\n    checker=<C object at 0x7f00aa>,\n    n=3,\n)\n"
+            "You can reproduce this example by temporarily adding @reproduce_failure('6.1', b'AAE=') as a decorator\n"
+            "@seed(1234)")
+    example, blob, seed = hypothesis_details(text)
+    assert example == "Falsifying example: test_x(\n    checker=<C object at 0x…>,\n    n=3,\n)"
+    assert (blob, seed) == ("@reproduce_failure('6.1', b'AAE=')", 1234)
+
+
+def test_inputs_are_read(tmp_path: Path) -> None:
+    assert load_training(tmp_path) is None
+    (tmp_path / "scores.json").write_text(json.dumps({"bleu": 31.5}))
+    (tmp_path / "learning_curve.json").write_text(json.dumps([{"step": 1, "lr": 1e-4, "train_loss": 9.0}]))
+    assert load_training(tmp_path)["scores"] == {"bleu": 31.5}
+    (tmp_path / "kill.json").write_text(json.dumps({"mutant:b": {"3.3/ffn": "fails"}, "mutant:a": {}}))
+    assert list(load_kill_matrix(tmp_path / "kill.json")) == ["mutant:a", "mutant:b"]
+
+
+def test_page_fills_training_and_kill_matrix_placeholders(tmp_path: Path) -> None:
+    impl = {"spec": "x", "selected_as": "m:X", "name": "x", "version": "1", "deviations": {}, "offers": []}
+    env = {"device": "cpu", "dtype": "float64", "hypothesis": {"profile": "ci"}}
+    report = build_report([_result("failed", message="boom")], [impl], env, {}, complete=False,
+                          training={"source": "t", "scores": {"bleu": 27.3}, "curve": [{"step": 1, "train_loss": 2.0}]},
+                          kill_matrix={"mutant:a": {"3.3/ffn": "fails"}})
+    page = render(report)
+    assert page.count("data:image/png;base64,") == 2 and "27.3" in page and "incomplete run" in page
+    assert "No kill matrix given" not in page and "No training results" not in page
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["run", "--device", "tpu"], "--device='tpu'"), (["run", "--impl", "nope"], "--impl='nope'"),
+    (["run", "-n", "many"], "-n='many'"), (["run", "--timeout", "0"], "--timeout='0.0'"),
+    (["run", "--kill-matrix", "/nonexistent.json"], "--kill-matrix"),
+])
+def test_run_usage_errors_are_one_line_exit_2(argv: list[str], problem: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and problem in err
+
+
+def test_implementations_lists_offers_and_load_failures(capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformer_spec.commands import implementations_cmd
+    monkeypatch.setattr(implementations_cmd, "registered", lambda: {"reference": "x", "broken": "nowhere:Thing"})
+    monkeypatch.setattr("transformer_spec.harness.loading.registered",
+                        lambda: {"reference": "implementations.adapters.reference:Reference", "broken": "nowhere:Thing"})
+    assert main(["implementations"]) == 0
+    out = capsys.readouterr().out
+    assert "reference  (implementations.adapters.reference:Reference)" in out and "offers (19)" in out
+    assert "broken  (nowhere:Thing)\n  fails to load: --impl='broken': module 'nowhere' not found" in out
