@@ -65,17 +65,21 @@ def test_attention_rows_are_distributions(checker: Checker, case: AttentionCase)
 
 
 @pytest.mark.clause("3.2.1/scaling")
-@given(d_k=st.sampled_from([1, 4, 9, 16, 64]), seed=SEEDS)
-def test_scores_are_scaled_by_inverse_sqrt_dk(checker: Checker, d_k: int, seed: int) -> None:
-    """log(w_1 / w_2) = (q.k_1 - q.k_2) * scale exposes the scale; §3.2.1 and footnote 4 make it 1/sqrt(d_k)."""
+@given(d_k=st.sampled_from([1, 4, 9, 16, 64]), heads=st.integers(1, 4), seed=SEEDS)
+def test_scores_are_scaled_by_inverse_sqrt_dk(checker: Checker, d_k: int, heads: int, seed: int) -> None:
+    """log(w_1 / w_2) = (q.k_1 - q.k_2) * scale exposes the scale; §3.2.1 and footnote 4 make it 1/sqrt(d_k).
+
+    Several heads make 1/sqrt(d_model) = 1/sqrt(heads * d_k) differ from 1/sqrt(d_k).
+    """
     rng = np.random.default_rng(seed)
-    q, k = rng.normal(size=(1, 1, 1, d_k)) / np.sqrt(d_k), rng.normal(size=(1, 1, 2, d_k))
-    w = attention_weights(checker, "3.2.1/scaling", q, k, None)[0, 0, 0]
-    dot = float(q[0, 0, 0] @ (k[0, 0, 0] - k[0, 0, 1]))
-    scale = float(np.log(w[0] / w[1])) / dot
-    checker.require("3.2.1/scaling", abs(scale * np.sqrt(d_k) - 1) < 1e-3,
-                    f"effective score scale {scale:.6g} (= 1/{1 / scale:.6g}), but should be 1/sqrt(d_k) = "
-                    f"{d_k ** -0.5:.6g} (d_k={d_k})")
+    q, k = rng.normal(size=(1, heads, 1, d_k)) / np.sqrt(d_k), rng.normal(size=(1, heads, 2, d_k))
+    w = attention_weights(checker, "3.2.1/scaling", q, k, None)[0, :, 0]  # (heads, 2)
+    dots = np.einsum("hd,hd->h", q[0, :, 0], k[0, :, 0] - k[0, :, 1])
+    scales = np.log(w[:, 0] / w[:, 1]) / dots
+    worst = int(np.argmax(np.abs(scales * np.sqrt(d_k) - 1)))
+    checker.require("3.2.1/scaling", bool(np.all(np.abs(scales * np.sqrt(d_k) - 1) < 1e-3)),
+                    f"effective score scale of head {worst} is {scales[worst]:.6g} (= 1/{1 / scales[worst]:.6g}), "
+                    f"but should be 1/sqrt(d_k) = {d_k ** -0.5:.6g} (d_k={d_k}, heads={heads})")
 
 
 @pytest.mark.clause("3.2.1/scaling")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from implementations.protocol import Implementation
 from reference.errors import SpecUsageError
@@ -27,6 +27,8 @@ settings.register_profile("dev", max_examples=15, deadline=None, suppress_health
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, database=None, print_blob=True,
                           suppress_health_check=_SUPPRESS)
 settings.register_profile("thorough", max_examples=400, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile("mutants", max_examples=10, deadline=None, derandomize=True, database=None,
+                          phases=(Phase.explicit, Phase.generate), suppress_health_check=_SUPPRESS)
 settings.load_profile("dev")
 
 TARGET_KEY = pytest.StashKey[Target]()
@@ -39,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"implementation under test (repeatable; default {DEFAULT_IMPL})")
     group.addoption("--device", default="auto", help="auto, cpu or cuda (default auto)")
     group.addoption("--dtype", default="float64", help="float64, float32, float16 or bfloat16 (default float64)")
+    group.addoption("--focus", action="store_true",
+                    help="run only the tests of the clauses an implementation names in its focus_clauses (mutants do)")
 
 
 def impl_specs(config: pytest.Config) -> list[str]:
@@ -58,6 +62,21 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[IMPLS_KEY] = {spec: load(spec, target) for spec in impl_specs(config)}
     except SpecUsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--focus``, keep an implementation's tests only for the clauses it names in ``focus_clauses``."""
+    if not config.getoption("focus"):
+        return
+    impls, kept, dropped = config.stash[IMPLS_KEY], [], []
+    for item in items:
+        spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
+        focus = getattr(impls.get(spec), "focus_clauses", None) if spec else None
+        clauses = {m.args[0] for m in item.iter_markers("clause")}
+        (dropped if focus is not None and not clauses & focus else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -16,7 +16,7 @@ from transformer_spec.harness.compare import (TOLERANCES, ImplementationError, M
 from transformer_spec.harness.target import Target
 
 
-@dataclass
+@dataclass(repr=False)
 class Checker:
     """Calls ``impl`` safely and compares with the reference, keeping the worst measurement per check."""
 
@@ -24,6 +24,9 @@ class Checker:
     spec: str
     target: Target
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Checker({self.spec!r}, {self.target})"
 
     # -- inputs -----------------------------------------------------------------
     def tensor(self, array: Any) -> torch.Tensor:

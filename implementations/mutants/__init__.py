@@ -1,0 +1,137 @@
+"""The mutant zoo: the project's own implementation with one realistic bug each.
+
+A mutant is plain data: the clause its bug breaks, a one-line description,
+and how the bug is made: ``patches`` replace one attribute of the real code
+(a function in ``implementations.pytorch.functional``, a method of a module
+class, a helper the adapter calls) for the duration of each protocol call,
+and ``overrides`` replace one protocol method.  ``transformer-spec selftest``
+runs the suite against every mutant; each must be killed by its clause.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from implementations.adapters import ours
+from implementations.mutants import broken, wiring
+from implementations.pytorch import decoding
+from implementations.pytorch import functional as fn
+from implementations.pytorch.model import DecoderLayer, EncoderLayer
+from implementations.pytorch.modules import MultiHeadAttention
+from transformer_spec.harness.target import Target
+
+Patch = tuple[Any, str, Any]  # (module or class, attribute, replacement)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    clause: str
+    bug: str
+    patches: tuple[Patch, ...] = ()
+    overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def __call__(self, target: Target) -> "MutantImplementation":
+        return MutantImplementation(self, target)
+
+
+@contextlib.contextmanager
+def applied(patches: tuple[Patch, ...]) -> Iterator[None]:
+    """Install the patches, and restore the originals afterwards whatever happens."""
+    saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in patches]
+    try:
+        for owner, attr, replacement in patches:
+            setattr(owner, attr, replacement)
+        yield
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+class MutantImplementation:
+    """The project's implementation with one mutant's bug in every protocol call."""
+
+    differentiable = True
+    deviations: dict[str, Any] = {}
+
+    def __init__(self, mutant: Mutant, target: Target) -> None:
+        self.mutant, self.target = mutant, target
+        self._base = ours.TransformerSpec(target)
+        self.name, self.version = f"mutant:{mutant.name}", ours.TransformerSpec.version
+        self.offers = self._base.offers
+        self.focus_clauses = frozenset({mutant.clause})
+
+    def __getattr__(self, attr: str) -> Any:
+        override = self.mutant.overrides.get(attr)
+        method = (lambda *a, **k: override(self._base, *a, **k)) if override else getattr(self._base, attr)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with applied(self.mutant.patches):
+                return method(*args, **kwargs)
+
+        return call
+
+
+def _scaled(factor: Callable[[Any], float]) -> Callable[..., Any]:
+    return broken.attention_with(score_scale=factor)
+
+
+ZOO: tuple[Mutant, ...] = (
+    Mutant("no-scale", "3.2.1/scaling", "scores not divided by sqrt(d_k)",
+           ((fn, "scaled_dot_product_attention", _scaled(lambda q: 1.0)),)),
+    Mutant("scale-by-dk", "3.2.1/scaling", "scores divided by d_k instead of sqrt(d_k)",
+           ((fn, "scaled_dot_product_attention", _scaled(lambda q: 1.0 / q.shape[-1])),)),
+    Mutant("scale-by-sqrt-dmodel", "3.2.1/scaling", "scores divided by sqrt(d_model) = sqrt(heads * d_k)",
+           ((fn, "scaled_dot_product_attention", _scaled(lambda q: 1.0 / math.sqrt(q.shape[-1] * q.shape[-3]))),)),
+    Mutant("softmax-over-queries", "3.2.1/softmax", "softmax taken over the query axis",
+           ((fn, "scaled_dot_product_attention", broken.attention_with(softmax_dim=-2)),)),
+    Mutant("mask-after-softmax", "3.2.1/softmax", "mask multiplied in after the softmax, rows not renormalised",
+           ((fn, "scaled_dot_product_attention", broken.attention_with(mask_after=True)),)),
+    Mutant("weak-mask-fill", "3.2.1/softmax", "masked scores filled with -1 instead of -inf",
+           ((fn, "scaled_dot_product_attention", broken.attention_with(fill=-1.0)),)),
+    Mutant("fully-masked-nan", "3.2.3/fully-masked-row", "a query with every key masked yields NaN, declared zeros",
+           ((fn, "scaled_dot_product_attention", broken.attention_with(keep_empty_rows=True)),)),
+    Mutant("causal-off-by-one", "3.2.3/causal-mask", "decoder position i also sees position i + 1",
+           ((fn, "causal_mask", broken.causal_mask_off_by_one),)),
+    Mutant("padding-on-queries", "3.2.3/padding-mask", "padding mask applied to queries instead of keys",
+           ((fn, "padding_mask", broken.padding_mask_on_queries),)),
+    Mutant("encoder-causal", "3.2.3/encoder-self-attention", "encoder self-attention masked causally",
+           ((EncoderLayer, "forward", wiring.encoder_layer_causal),)),
+    Mutant("heads-no-transpose", "3.2.2/head-split-concat", "heads split by reshape without the transpose",
+           ((fn, "split_heads", broken.split_heads_without_transpose),)),
+    Mutant("heads-concat-reversed", "3.2.2/head-split-concat", "heads concatenated in reverse order",
+           ((fn, "concat_heads", broken.concat_heads_reversed),)),
+    Mutant("cross-kv-swapped", "3.2.3/cross-attention", "cross attention keys through W^V and values through W^K",
+           ((MultiHeadAttention, "project_kv", wiring.project_kv_swapped),)),
+    Mutant("cross-kv-from-decoder", "3.2.3/cross-attention", "cross attention takes K and V from the decoder",
+           ((DecoderLayer, "_cross_attend", wiring.cross_attend_to_decoder),)),
+    Mutant("ffn-no-relu", "3.3/ffn", "FFN without the ReLU", ((fn, "position_wise_ffn", broken.ffn_without_relu),)),
+    Mutant("no-embedding-scale", "3.4/embedding-scale", "embeddings not multiplied by sqrt(d_model)",
+           ((fn, "embed", broken.embed_unscaled),)),
+    Mutant("untied-weights", "3.4/tied-weights", "source and target embeddings trained as separate copies",
+           overrides={"train_steps": wiring.train_steps_untied}),
+    Mutant("pe-i-not-2i", "3.5/positional-encoding", "PE exponent uses i instead of 2i",
+           ((fn, "sinusoidal_encoding", broken.sinusoid_with(exponent_uses_i=True)),)),
+    Mutant("pe-sin-cos-swapped", "3.5/positional-encoding", "cos in the even columns, sin in the odd",
+           ((fn, "sinusoidal_encoding", broken.sinusoid_with(swap=True)),)),
+    Mutant("pe-halves", "3.5/positional-encoding", "all sines then all cosines instead of interleaved",
+           ((fn, "sinusoidal_encoding", broken.sinusoid_with(halves=True)),)),
+    Mutant("pre-norm", "3.1/residual-post-norm", "pre-norm residual presented as the paper's post-norm",
+           ((fn, "sublayer_connection", broken.sublayer_always_pre_norm),)),
+    Mutant("unbiased-layer-norm", "3.1/layer-norm", "LayerNorm with the unbiased std and eps outside the root",
+           ((fn, "layer_norm", broken.layer_norm_unbiased),)),
+    Mutant("dropout-in-eval", "5.4/dropout", "dropout active in evaluation and ignoring the given masks",
+           ((fn, "dropout", broken.dropout_always_random),)),
+    Mutant("smoothing-on-padding", "5.4/label-smoothing", "label smoothing spreads mass onto the padding class",
+           ((ours, "label_smoothed_loss", broken.label_smoothing_on_padding),)),
+    Mutant("warmup-off-by-one", "5.3/learning-rate", "the schedule runs one step ahead",
+           ((ours, "noam_scheduler", broken.schedule_one_step_ahead),)),
+    Mutant("adam-beta2-0999", "5.3/adam", "Adam with PyTorch's default beta_2 = 0.999",
+           ((ours, "make_optimizer", broken.adam_default_beta2),)),
+    Mutant("beam-no-length-penalty", "6.1/beam-search", "beam search ranks by raw log-probability",
+           ((decoding, "length_penalty", broken.no_length_penalty),)),
+)
+
+MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}
