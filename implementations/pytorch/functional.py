@@ -8,7 +8,7 @@ to (batch, heads, seq_q, seq_k) (docs/conventions.md).
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, NamedTuple, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -36,8 +36,34 @@ def _fill_empty_rows(x: Tensor, empty: Tensor, v: Tensor, fully_masked: FullyMas
     raise SpecUsageError("fully_masked", fully_masked, "must be 'zeros', 'nan' or 'uniform'")
 
 
+class AttentionMask(NamedTuple):
+    """A boolean mask made safe for every kernel, with the queries that may attend to no key.
+
+    Shapes: allowed broadcastable to (batch, heads, seq_q, seq_k); empty
+    (..., seq_q, 1) or None when every query sees some key.
+    Notes: build it once per stack with :meth:`of` and reuse it in every layer.
+    """
+
+    allowed: Optional[Tensor]
+    empty: Optional[Tensor]
+
+    @classmethod
+    def of(cls, mask: "MaskLike") -> "AttentionMask":
+        """Give fully-masked query rows every key (no kernel then sees an all -inf row) and remember them."""
+        if mask is None or isinstance(mask, AttentionMask):
+            return cls(None, None) if mask is None else mask
+        empty = ~mask.any(dim=-1, keepdim=True)  # (..., seq_q, 1)
+        if not bool(empty.any()):
+            return cls(mask, None)
+        return cls(mask | empty, empty)  # broadcast to (..., seq_q, seq_k)
+
+
+MaskLike = Optional[Union[Tensor, AttentionMask]]
+"""A boolean mask (True = may attend), an :class:`AttentionMask` built from one, or None."""
+
+
 def scaled_dot_product_attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None,
+    q: Tensor, k: Tensor, v: Tensor, mask: MaskLike = None,
     fully_masked: FullyMasked = "zeros", need_weights: bool = False,
 ) -> tuple[Tensor, Optional[Tensor]]:
     r"""Attention(Q, K, V) = softmax(Q K^T / \sqrt{d_k}) V.
@@ -48,23 +74,20 @@ def scaled_dot_product_attention(
     weights (..., seq_q, seq_k) or None.
     Notes: with ``need_weights`` the explicit math path runs; otherwise
     ``torch.nn.functional.scaled_dot_product_attention``.  Queries that may
-    attend to no key are first given every key (so no kernel sees an all -inf
-    row, which yields NaN values and NaN gradients) and then overwritten per
-    ``fully_masked``, so both paths agree with the reference.
+    attend to no key are computed with every key (an all -inf row gives NaN
+    values and NaN gradients in some kernels) and then overwritten per
+    ``fully_masked`` (see :class:`AttentionMask`), so both paths agree with the reference.
     """
-    empty = None
-    if mask is not None:
-        empty = ~mask.any(dim=-1, keepdim=True)  # (..., seq_q, 1)
-        mask = mask | empty  # broadcast to (..., seq_q, seq_k)
+    allowed, empty = AttentionMask.of(mask)
     if need_weights:
         scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., seq_q, d_k) @ (..., d_k, seq_k)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+        if allowed is not None:
+            scores = scores.masked_fill(~allowed, float("-inf"))
         weights = torch.softmax(scores, dim=-1)  # (..., seq_q, seq_k)
         if empty is not None:
             weights = _fill_empty_rows(weights, empty, v, fully_masked, is_weights=True)
         return weights @ v, weights
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (..., seq_q, d_v)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)  # (..., seq_q, d_v)
     if empty is not None:
         out = _fill_empty_rows(out, empty, v, fully_masked, is_weights=False)
     return out, None
@@ -101,7 +124,7 @@ def project_heads(x: Tensor, weight: Tensor, bias: Optional[Tensor], heads: int)
 
 
 def multi_head_attention(
-    q: Tensor, k: Tensor, v: Tensor, w_o: Tensor, b_o: Optional[Tensor], mask: Optional[Tensor] = None,
+    q: Tensor, k: Tensor, v: Tensor, w_o: Tensor, b_o: Optional[Tensor], mask: MaskLike = None,
     fully_masked: FullyMasked = "zeros", need_weights: bool = False,
 ) -> tuple[Tensor, Optional[Tensor]]:
     r"""MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O from per-role projections.

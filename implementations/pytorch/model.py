@@ -31,7 +31,7 @@ class EncoderLayer(nn.Module):
         self.norm1 = SublayerConnection(config, f"{site}.self_attn", factory)
         self.norm2 = SublayerConnection(config, f"{site}.ffn", factory)
 
-    def forward(self, x: Tensor, src_mask: Optional[Tensor], keep: fn.Keep = None) -> Tensor:
+    def forward(self, x: Tensor, src_mask: fn.MaskLike, keep: fn.Keep = None) -> Tensor:
         x = self.norm1(x, lambda h: self.self_attn(h, h, src_mask)[0], keep)
         return self.norm2(x, self.ffn, keep)
 
@@ -60,12 +60,12 @@ class DecoderLayer(nn.Module):
             k, v = cache.extend(k, v)
         return self.self_attn.attend(q, k, v, mask)[0]
 
-    def _cross_attend(self, h: Tensor, memory: Optional[Tensor], mask: Optional[Tensor],
+    def _cross_attend(self, h: Tensor, memory: Optional[Tensor], mask: fn.MaskLike,
                       cache: Optional[LayerCache]) -> Tensor:
         k, v = (cache.cross_k, cache.cross_v) if cache is not None else self.cross_attn.project_kv(memory)
         return self.cross_attn.attend(self.cross_attn.project_q(h), k, v, mask)[0]
 
-    def forward(self, y: Tensor, memory: Optional[Tensor], src_mask: Optional[Tensor], tgt_mask: Tensor,
+    def forward(self, y: Tensor, memory: Optional[Tensor], src_mask: fn.MaskLike, tgt_mask: fn.MaskLike,
                 keep: fn.Keep = None, cache: Optional[LayerCache] = None) -> Tensor:
         y = self.norm1(y, lambda h: self._self_attend(h, tgt_mask, cache), keep)
         y = self.norm2(y, lambda h: self._cross_attend(h, memory, src_mask, cache), keep)
@@ -85,7 +85,7 @@ class Encoder(nn.Module):
         self.norm = LayerNorm(config, factory) if config.final_norm else None
 
     def forward(self, x: Tensor, src_mask: Tensor, keep: fn.Keep = None) -> Tensor:
-        x = self.pe(x, keep)
+        x, src_mask = self.pe(x, keep), fn.AttentionMask.of(src_mask)
         for layer in self.layers:
             x = layer(x, src_mask, keep)
         return x if self.norm is None else self.norm(x)
@@ -110,8 +110,9 @@ class Decoder(nn.Module):
                 keep: fn.Keep = None, cache: Optional[DecoderCache] = None) -> Tensor:
         start = 0 if cache is None else cache.length
         key_valid = tgt_valid if cache is None else cache.extend_valid(tgt_valid)  # (batch, seq_k)
-        tgt_mask = fn.causal_mask(y.shape[1], key_valid.shape[1], y.device) & key_valid[:, None, None, :]
-        y = self.pe(y, keep, start)
+        tgt_mask = fn.AttentionMask.of(fn.causal_mask(y.shape[1], key_valid.shape[1], y.device)
+                                       & key_valid[:, None, None, :])  # (batch, 1, seq_q, seq_k)
+        y, src_mask = self.pe(y, keep, start), fn.AttentionMask.of(src_mask)
         for i, layer in enumerate(self.layers):
             y = layer(y, memory, src_mask, tgt_mask, keep, None if cache is None else cache.layers[i])
         return y if self.norm is None else self.norm(y)

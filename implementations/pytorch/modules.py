@@ -63,12 +63,12 @@ class MultiHeadAttention(nn.Module):
         k, v = kv.split(self.sizes[1:], dim=-1)
         return fn.split_heads(k, self.heads), fn.split_heads(v, self.heads)
 
-    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],
+    def attend(self, q: Tensor, k: Tensor, v: Tensor, mask: fn.MaskLike,
                need_weights: bool = False) -> tuple[Tensor, Optional[Tensor]]:
         """Concat(head_1..head_h) W^O from projected heads (see :func:`functional.multi_head_attention`)."""
         return fn.multi_head_attention(q, k, v, self.w_out, self.b_out, mask, self.fully_masked, need_weights)
 
-    def forward(self, query: Tensor, key_value: Tensor, mask: Optional[Tensor] = None,
+    def forward(self, query: Tensor, key_value: Tensor, mask: fn.MaskLike = None,
                 need_weights: bool = False) -> tuple[Tensor, Optional[Tensor]]:
         """Self-attention when ``key_value is query`` (fused QKV), else queries from ``query`` and K, V from ``key_value``."""
         if key_value is query:
