@@ -41,8 +41,8 @@ class SyntheticSpec:
     n_valid: int = 200
     n_test: int = 200
     max_adjectives: int = 2
-    p_relative: float = 0.25  # chance that a top-level NP carries a relative clause
-    p_pp: float = 0.5  # chance of a sentence-final prepositional phrase
+    p_relative: float = 0.2  # chance that a top-level NP carries a relative clause
+    p_pp: float = 0.4  # chance of a sentence-final prepositional phrase
     p_two_tokens: float = 0.25  # share of source words translated by two target tokens
 
 

@@ -1,0 +1,84 @@
+"""Training a translation model with the paper's recipe.
+
+Paper: §5.1 (batches of roughly equal token counts), §5.3 (Adam with
+beta = (0.9, 0.98), eps = 1e-9 and the Eq. (3) schedule), §5.4 (dropout 0.1,
+label smoothing 0.1), §3.4 (tied embeddings: the project's model shares one
+matrix).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from implementations.pytorch import Transformer, make_optimizer, noam_scheduler, train_step
+from transformer_spec.translation.batching import Example, collate, token_batches
+from transformer_spec.translation.evaluate import validation_loss
+from transformer_spec.translation.presets import Preset
+from transformer_spec.translation.vocab import PAD_ID
+
+
+@dataclass
+class FitResult:
+    """What a training loop did: updates, seconds, why it stopped, and the learning curve points."""
+
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_by: str = "max_steps"
+    curve: list[dict[str, float]] = field(default_factory=list)
+
+
+def epoch_batches(examples: Sequence[Example], max_tokens: int, rng: np.random.Generator):
+    """Endless token-count batches (§5.1), reshuffled every epoch from ``rng``."""
+    sizes = [e.size for e in examples]
+    while True:
+        for indices in token_batches(sizes, max_tokens, rng):
+            yield collate([examples[i] for i in indices])
+
+
+def _progress(preset: Preset, max_steps: int, enabled: bool) -> tqdm:
+    return tqdm(total=max_steps, desc=f"train {preset.name}", unit="step", file=sys.stderr,
+                disable=not enabled, dynamic_ncols=True, mininterval=1.0)
+
+
+def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], preset: Preset, seed: int,
+        max_steps: int, time_budget: float, progress: bool = True) -> FitResult:
+    """Train ``model`` in place for ``max_steps`` updates or ``time_budget`` seconds, whichever ends first.
+
+    Logs loss, learning rate and tokens/s every ``preset.log_every`` steps and
+    the validation loss every ``preset.eval_every`` steps and at the end.
+    """
+    optimizer = make_optimizer(model.parameters())
+    scheduler = noam_scheduler(optimizer, model.config.d_model, model.config.warmup_steps)
+    device, result = model.embedding.device, FitResult()
+    batches = epoch_batches(train, preset.max_tokens, np.random.default_rng(seed))
+    start, window_start, window_tokens = time.perf_counter(), time.perf_counter(), 0
+    with _progress(preset, max_steps, progress) as bar:
+        while result.steps < max_steps:
+            if time.perf_counter() - start >= time_budget:
+                result.stopped_by = "time_budget"
+                break
+            model.train()
+            batch = next(batches)
+            lr = optimizer.param_groups[0]["lr"]
+            loss = train_step(model, optimizer, scheduler, batch.src.to(device), batch.tgt_in.to(device),
+                              batch.tgt_out.to(device), model.config)
+            result.steps += 1
+            window_tokens += int((batch.src != PAD_ID).sum()) + batch.target_tokens
+            bar.update(1)
+            if result.steps % preset.log_every == 0:
+                rate = window_tokens / (time.perf_counter() - window_start)
+                window_start, window_tokens = time.perf_counter(), 0
+                result.curve.append({"step": result.steps, "train_loss": float(loss), "lr": lr,
+                                     "tokens_per_s": rate, "seconds": time.perf_counter() - start})
+                bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
+            if result.steps % preset.eval_every == 0:
+                result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
+    result.seconds = time.perf_counter() - start
+    result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
+    return result
