@@ -28,7 +28,8 @@ def impl_args(*extra: str) -> list[str]:
 
 def run_once(tmp_path_factory: pytest.TempPathFactory, name: str, argv: list[str]) -> dict[str, Any]:
     """Run ``python argv`` in the project root once per session; returns its folder, exit code and output."""
-    shared = tmp_path_factory.getbasetemp().parent
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: popen-gwN's parent is shared
     folder = shared / name
     with filelock.FileLock(str(shared / f"{name}.lock")):
         done = folder / "run.json"

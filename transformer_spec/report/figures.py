@@ -16,7 +16,7 @@ STATUS_COLOURS = {"conforms": "#2e7d32", "deviates": "#1565c0", "fails": "#c6282
 
 
 def _figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height))
+    figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 

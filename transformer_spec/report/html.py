@@ -74,10 +74,16 @@ def failures(report: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def number(value: Any) -> str:
+    """Floats to three significant digits for the page (report.json keeps them in full)."""
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def render(report: dict[str, Any]) -> str:
     """The page for ``report``."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = number
     return env.get_template("report.html.j2").render(
         report=report, matrix=matrix_rows(report), failures=failures(report), figures=figure_context(report),
         colours=figures.STATUS_COLOURS)
