@@ -96,7 +96,7 @@ def timed(step: Callable[[], None], n: int, device: torch.device) -> float:
 
 
 def train_flops(config: TransformerConfig, batch: int, seq: int) -> float:
-    """Matrix-multiply FLOPs of one training step (3x forward) of the encoder-decoder at these sizes."""
+    """Matrix-multiply FLOPs of one training step (3x forward, dense attention) at these sizes."""
     c = config
     proj = c.d_model * (2 * c.heads * c.d_k + c.heads * c.d_v) + c.heads * c.d_v * c.d_model  # MACs per token
     scores = seq * c.heads * (c.d_k + c.d_v)  # MACs per query token
@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default=None, help="default: base on CUDA, else small")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch", type=int, default=None, help="sentences per batch (default: the config's)")
+    parser.add_argument("--seq", type=int, default=None, help="tokens per sentence (default: the config's)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per model per round")
     parser.add_argument("--peak-tflops", type=float, default=989.0, help="accelerator peak (H100/H200 bf16 dense)")
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device(args.device)
     name = args.config or ("base" if device.type == "cuda" else "small")
     config, batch, seq = CONFIGS[name]
+    batch, seq = args.batch or batch, args.seq or seq
     bf16 = device.type == "cuda"
     amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
     data = make_batch(config, batch, seq, device)

@@ -86,7 +86,7 @@ def _candidates(scores: Tensor, alive: list[list[Hypothesis]], beam: int) -> lis
     for s, j, score in zip(s_idx.tolist(), j_idx.tolist(), picked):
         i, w = divmod(j, vocab)
         per_source[s].append(((alive[s][i][0] + (w,), score), offsets[s] + i))
-    return [sorted(c, key=lambda c: (-c[0][1], c[0][0]))[: 2 * beam] for c in per_source]
+    return [sorted(cands, key=lambda c: (-c[0][1], c[0][0]))[: 2 * beam] for cands in per_source]
 
 
 def _expand_scores(log_p: Tensor, alive: list[list[Hypothesis]], beam_max: int) -> Tensor:
@@ -122,8 +122,9 @@ def beam_search(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max_l
     tokens = torch.full((len(src),), bos_id, dtype=torch.long, device=src.device)
     for _ in range(max_len):
         running = [s for s in range(len(src)) if not done[s]]
-        log_p = _next_log_probs(model, tokens, cache)  # (rows, vocab), rows in source order
-        chosen = _candidates(_expand_scores(log_p, [alive[s] for s in running], beam), [alive[s] for s in running], beam)
+        pools = [alive[s] for s in running]  # cache rows are these hypotheses, in this order
+        log_p = _next_log_probs(model, tokens, cache)  # (rows, vocab)
+        chosen = _candidates(_expand_scores(log_p, pools, beam), pools, beam)
         parents: list[int] = []
         for s, cands in zip(running, chosen):
             finished[s] += [_normalised(h, alpha) for h, _ in cands if h[0][-1] == eos_id]
@@ -138,6 +139,5 @@ def beam_search(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max_l
         tokens = torch.tensor([h[0][-1] for s in range(len(src)) if not done[s] for h in alive[s]],
                               dtype=torch.long, device=src.device)
         cache = cache.select(index)
-    return [_best(finished[s] or [_normalised(h, alpha) for h in alive[s]])
-            for s in range(len(src))]
+    return [_best(finished[s] or [_normalised(h, alpha) for h in alive[s]]) for s in range(len(src))]
 

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from reference.config import TransformerConfig
 from implementations.pytorch import functional as fn
 from implementations.pytorch.cache import DecoderCache, LayerCache
-from implementations.pytorch.modules import (FeedForward, LayerNorm, MultiHeadAttention, PositionalEncoding,
+from implementations.pytorch.modules import (Factory, FeedForward, LayerNorm, MultiHeadAttention, PositionalEncoding,
                                              SublayerConnection)
 
 
@@ -25,7 +25,7 @@ class EncoderLayer(nn.Module):
     Paper: §3.1, §3.2.3.  Shapes: x (batch, seq_src, d_model), src_mask (batch, 1, 1, seq_src) -> like x.
     """
 
-    def __init__(self, config: TransformerConfig, site: str, factory: dict) -> None:
+    def __init__(self, config: TransformerConfig, site: str, factory: Factory) -> None:
         super().__init__()
         self.self_attn, self.ffn = MultiHeadAttention(config, factory), FeedForward(config, factory)
         self.norm1 = SublayerConnection(config, f"{site}.self_attn", factory)
@@ -46,7 +46,7 @@ class DecoderLayer(nn.Module):
     cross-attention keys and values of ``memory`` are the cached ones.
     """
 
-    def __init__(self, config: TransformerConfig, site: str, factory: dict) -> None:
+    def __init__(self, config: TransformerConfig, site: str, factory: Factory) -> None:
         super().__init__()
         self.self_attn, self.cross_attn = MultiHeadAttention(config, factory), MultiHeadAttention(config, factory)
         self.ffn = FeedForward(config, factory)
@@ -78,7 +78,7 @@ class Encoder(nn.Module):
     Paper: §3.1.  Shapes: x scaled embeddings (batch, seq_src, d_model) -> memory (batch, seq_src, d_model).
     """
 
-    def __init__(self, config: TransformerConfig, max_len: int, factory: dict) -> None:
+    def __init__(self, config: TransformerConfig, max_len: int, factory: Factory) -> None:
         super().__init__()
         self.pe = PositionalEncoding(config, "encoder.embedding", max_len, factory)
         self.layers = nn.ModuleList(EncoderLayer(config, f"encoder.layers.{i}", factory) for i in range(config.layers))
@@ -100,7 +100,7 @@ class Decoder(nn.Module):
     attend to every cached position as well.
     """
 
-    def __init__(self, config: TransformerConfig, max_len: int, factory: dict) -> None:
+    def __init__(self, config: TransformerConfig, max_len: int, factory: Factory) -> None:
         super().__init__()
         self.pe = PositionalEncoding(config, "decoder.embedding", max_len, factory)
         self.layers = nn.ModuleList(DecoderLayer(config, f"decoder.layers.{i}", factory) for i in range(config.layers))

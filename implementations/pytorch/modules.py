@@ -16,7 +16,8 @@ from torch import Tensor, nn
 from reference.config import TransformerConfig
 from implementations.pytorch import functional as fn
 
-Factory = dict  # keyword arguments ``device`` and ``dtype`` for tensor constructors
+Factory = dict[str, object]
+"""Keyword arguments ``device`` and ``dtype`` passed to every tensor constructor."""
 
 
 def _param(shape: tuple[int, ...], std: float, factory: Factory) -> nn.Parameter:
