@@ -1,3 +1,3 @@
-"""Root conftest: loads the spec suite's pytest plugin (options --impl, --device, --dtype; Hypothesis profiles)."""
+"""Root conftest: loads the spec suite's pytest plugins (--impl, --device, --dtype, Hypothesis profiles; --report-dir)."""
 
-pytest_plugins = ("transformer_spec.pytest_plugin",)
+pytest_plugins = ("transformer_spec.pytest_plugin", "transformer_spec.report.plugin")

@@ -18,6 +18,7 @@ from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.4/embedding-scale")
 @pytest.mark.requires("embedding")
 @given(case=model_cases(layers=(1,)))
@@ -32,6 +33,7 @@ def test_embedding_is_scaled_row(checker: Checker, case: ModelCase) -> None:
     checker.assert_close("3.4/embedding-scale", "embedding(tokens)", out, embed(src, weight))
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.4/tied-weights")
 @pytest.mark.requires("output_logits")
 @given(case=model_cases(layers=(1,)))
@@ -41,6 +43,7 @@ def test_output_projection_is_the_embedding_transposed(checker: Checker, case: M
     checker.assert_close("3.4/tied-weights", "x E^T", out, output_logits(x, weight))
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.4/output-softmax")
 @pytest.mark.requires("model")
 @given(case=model_cases(layers=(1,)))

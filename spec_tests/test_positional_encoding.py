@@ -26,6 +26,7 @@ def test_positional_encoding_matches_reference(checker: Checker, seq_len: int, d
     checker.require(CLAUSE, bool((np.abs(pe) <= 1 + 1e-6).all()), f"|PE| reaches {np.abs(pe).max():.6g}, outside [-1, 1]")
 
 
+@pytest.mark.precise
 @given(d_model=st.sampled_from([4, 6, 16, 32]))
 def test_sin_and_cos_interleave(checker: Checker, d_model: int) -> None:
     """Even columns are sines (0 at pos 0), odd columns cosines (1 at pos 0); the first pair is (sin pos, cos pos)."""
@@ -37,6 +38,7 @@ def test_sin_and_cos_interleave(checker: Checker, d_model: int) -> None:
                     f"PE(1)[0:2] = {pe[1, :2].tolist()}, but should be [sin 1, cos 1]")
 
 
+@pytest.mark.precise
 @given(d_model=st.sampled_from([8, 12, 20]), k=st.integers(1, 9))
 def test_shift_by_k_is_a_fixed_rotation(checker: Checker, d_model: int, k: int) -> None:
     """PE(pos + k) = R_k PE(pos), with R_k a rotation by k / 10000^(2i/d_model) in every (2i, 2i+1) plane."""

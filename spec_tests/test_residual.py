@@ -27,14 +27,15 @@ def _tol(checker: Checker) -> Tolerance | None:
 @given(case=model_cases(layers=(1,)), shift=st.floats(-100, 100), scale=st.floats(0.01, 100))
 def test_layer_norm_matches_reference(checker: Checker, case: ModelCase, shift: float, scale: float) -> None:
     """Normalise over the feature axis with the biased variance; shift and scale of the input must not matter."""
-    norm = case.params["encoder"]["layers"][0]["norm1"]
-    x = case.hidden(case.seq_src) * scale + shift
+    norm, x = checker.exact([case.params["encoder"]["layers"][0]["norm1"], case.hidden(case.seq_src) * scale + shift])
     eps = case.config.layer_norm_eps
-    out = checker.call_deterministic("3.1/layer-norm", "layer_norm", checker.tensor(x), checker.tensor(norm["scale"]),
-                                     checker.tensor(norm["bias"]), eps)
-    checker.assert_close("3.1/layer-norm", "LayerNorm(x)", out, layer_norm(x, norm["scale"], norm["bias"], eps), _tol(checker))
+    args = (checker.tensor(x), checker.tensor(norm["scale"]), checker.tensor(norm["bias"]), eps)
+    out = checker.call_deterministic("3.1/layer-norm", "layer_norm", *args)
+    checker.assert_close("3.1/layer-norm", "LayerNorm(x)", out, layer_norm(x, norm["scale"], norm["bias"], eps), _tol(checker),
+                         checker.baseline("layer_norm", *args))
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.1/residual-post-norm")
 @pytest.mark.requires("sublayer_connection")
 @given(case=model_cases(layers=(1,)), seed=SEEDS)
@@ -57,12 +58,15 @@ def test_sublayer_connection_is_post_norm(checker: Checker, case: ModelCase, see
 def test_encoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, _ = case.tokens()
-    x, mask, layer = case.hidden(case.seq_src), padding_mask(src, config.pad_id), case.params["encoder"]["layers"][0]
-    out = checker.call_deterministic("3.1/encoder-layer", "encoder_layer", checker.tensor(x), checker.params(layer),
-                                     checker.tensor(mask), config)
-    checker.assert_close("3.1/encoder-layer", "encoder layer", out, layers.encoder_layer(x, layer, mask, config), _tol(checker))
+    x, layer = checker.exact([case.hidden(case.seq_src), case.params["encoder"]["layers"][0]])
+    mask = padding_mask(src, config.pad_id)
+    args = (checker.tensor(x), checker.params(layer), checker.tensor(mask), config)
+    out = checker.call_deterministic("3.1/encoder-layer", "encoder_layer", *args)
+    checker.assert_close("3.1/encoder-layer", "encoder layer", out, layers.encoder_layer(x, layer, mask, config), _tol(checker),
+                         checker.baseline("encoder_layer", *args))
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.1/encoder-layer")
 @pytest.mark.requires("encoder_layer")
 @given(case=model_cases(layers=(1,), padded=False), seed=SEEDS)
@@ -82,12 +86,15 @@ def test_encoder_layer_is_permutation_equivariant(checker: Checker, case: ModelC
 def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    y, memory, layer = case.hidden(case.seq_tgt, 3), case.hidden(case.seq_src, 4), case.params["decoder"]["layers"][0]
+    y, memory, layer = checker.exact([case.hidden(case.seq_tgt, 3), case.hidden(case.seq_src, 4),
+                                      case.params["decoder"]["layers"][0]])
     src_mask, tgt_mask = padding_mask(src, config.pad_id), decoder_self_mask(tgt, config.pad_id)
-    out = checker.call_deterministic("3.1/decoder-layer", "decoder_layer", checker.tensor(y), checker.tensor(memory),
-                                     checker.params(layer), checker.tensor(src_mask), checker.tensor(tgt_mask), config)
+    args = (checker.tensor(y), checker.tensor(memory), checker.params(layer), checker.tensor(src_mask),
+            checker.tensor(tgt_mask), config)
+    out = checker.call_deterministic("3.1/decoder-layer", "decoder_layer", *args)
     expected = layers.decoder_layer(y, memory, layer, src_mask, tgt_mask, config)
-    checker.assert_close("3.1/decoder-layer", "decoder layer", out, expected, _tol(checker))
+    checker.assert_close("3.1/decoder-layer", "decoder layer", out, expected, _tol(checker),
+                         checker.baseline("decoder_layer", *args))
 
 
 @pytest.mark.clause("3.1/encoder-stack")
@@ -96,8 +103,11 @@ def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, _ = case.tokens()
-    out = checker.call_deterministic("3.1/encoder-stack", "encoder", checker.tensor(src), checker.params(case.params), config)
-    checker.assert_close("3.1/encoder-stack", "encoder output", out, layers.encode(src, case.params, config), _tol(checker))
+    params = checker.exact(case.params)
+    args = (checker.tensor(src), checker.params(params), config)
+    out = checker.call_deterministic("3.1/encoder-stack", "encoder", *args)
+    checker.assert_close("3.1/encoder-stack", "encoder output", out, layers.encode(src, params, config), _tol(checker),
+                         checker.baseline("encoder", *args))
 
 
 @pytest.mark.clause("3.1/decoder-stack")
@@ -106,11 +116,11 @@ def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    memory = case.hidden(case.seq_src, 5)
-    out = checker.call_deterministic("3.1/decoder-stack", "decoder", checker.tensor(tgt), checker.tensor(memory),
-                                     checker.tensor(src), checker.params(case.params), config)
-    checker.assert_close("3.1/decoder-stack", "decoder output", out, layers.decode(tgt, memory, src, case.params, config),
-                         _tol(checker))
+    memory, params = checker.exact([case.hidden(case.seq_src, 5), case.params])
+    args = (checker.tensor(tgt), checker.tensor(memory), checker.tensor(src), checker.params(params), config)
+    out = checker.call_deterministic("3.1/decoder-stack", "decoder", *args)
+    checker.assert_close("3.1/decoder-stack", "decoder output", out, layers.decode(tgt, memory, src, params, config),
+                         _tol(checker), checker.baseline("decoder", *args))
 
 
 @pytest.mark.clause("3/model-forward")
@@ -119,12 +129,14 @@ def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_model_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    out = checker.call_deterministic("3/model-forward", "model", checker.tensor(src), checker.tensor(tgt),
-                                     checker.params(case.params), config)
-    checker.assert_close("3/model-forward", "logits", out, layers.transformer_forward(src, tgt, case.params, config),
-                         _tol(checker))
+    params = checker.exact(case.params)
+    args = (checker.tensor(src), checker.tensor(tgt), checker.params(params), config)
+    out = checker.call_deterministic("3/model-forward", "model", *args)
+    checker.assert_close("3/model-forward", "logits", out, layers.transformer_forward(src, tgt, params, config),
+                         _tol(checker), checker.baseline("model", *args))
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
 @given(case=model_cases(layers=(1,)))
@@ -141,6 +153,7 @@ def test_model_gradients_match_reference(checker: Checker, case: ModelCase) -> N
     check_gradients(checker, "3/model-forward", ("embedding",), impl_fn, ref_fn, (case.params["embedding"],), case.seed)
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
 @given(case=model_cases(layers=(1,)))

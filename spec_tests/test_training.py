@@ -51,6 +51,7 @@ def test_adam_updates_match_reference(checker: Checker, seed: int, steps: int) -
             checker.assert_close("5.3/adam", f"{name} after step {step}", actual, desired)
 
 
+@pytest.mark.precise
 @pytest.mark.clause("5.4/dropout")
 @pytest.mark.requires("model")
 @given(case=model_cases(layers=(1, 2), padded=False), seed=SEEDS)
@@ -68,6 +69,7 @@ def test_dropout_is_where_section_5_4_puts_it(checker: Checker, case: ModelCase,
                          Tolerance(1e-4, 1e-4) if checker.target.dtype == "float32" else None)
 
 
+@pytest.mark.precise
 @pytest.mark.clause("5.4/dropout")
 @pytest.mark.requires("model")
 @given(case=model_cases(layers=(1,)))
@@ -132,6 +134,7 @@ def test_smoothing_mass_follows_declared_convention(checker: Checker, vocab: int
 TINY = TransformerConfig(layers=1, d_model=4, d_ff=5, heads=2, d_k=2, d_v=3, vocab=7, warmup_steps=3, dropout=0.0)
 
 
+@pytest.mark.precise
 @pytest.mark.clause("3.4/tied-weights")
 @pytest.mark.clause("5.3/adam")
 @pytest.mark.requires("train_steps")
@@ -142,6 +145,9 @@ def test_training_trajectory_matches_reference(checker: Checker, seed: int) -> N
     The tied matrix must get the sum of its three gradients; untied copies, a
     shifted schedule or other optimiser settings move the weights elsewhere.
     """
+    if checker.target.dtype != "float64":
+        pytest.skip("not-applicable: Adam divides by |gradient|, so rounding noise in gradients that are truly zero "
+                    "becomes full-size steps; the trajectory is compared in float64")
     config = checker.config(TINY)
     params, batches, expected, rates = trajectory_case(config, seed)
     out = checker.call("5.3/adam", "train_steps", checker.params(params), config,

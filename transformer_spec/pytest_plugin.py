@@ -53,6 +53,7 @@ def impl_specs(config: pytest.Config) -> list[str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id): the spec clause a test checks (see `transformer-spec clauses`)")
     config.addinivalue_line("markers", "requires(*components): protocol components the test needs")
+    config.addinivalue_line("markers", "precise: a property with a fixed threshold, checked in float32/float64 only")
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped without one")
     config.addinivalue_line("markers", "slow: long-running tier, not part of the default CI run")
     torch.set_num_threads(1)  # the suite's tensors are tiny: intra-op threads only add contention between workers
@@ -100,6 +101,8 @@ def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> C
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("precise") and TARGET_KEY in item.config.stash and item.config.stash[TARGET_KEY].low_precision:
+        pytest.skip(f"not-applicable: a fixed-threshold property, checked in float32/float64, not {item.config.stash[TARGET_KEY].dtype}")
     spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
     marker = item.get_closest_marker("requires")
     if spec and marker:

@@ -24,6 +24,7 @@ class Checker:
     spec: str
     target: Target
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _plain: Any = None
 
     def __repr__(self) -> str:
         return f"Checker({self.spec!r}, {self.target})"
@@ -37,6 +38,15 @@ class Checker:
         if np.issubdtype(array.dtype, np.integer):
             return torch.tensor(array, dtype=torch.int64, device=self.target.torch_device)
         return torch.tensor(array, dtype=self.target.torch_dtype, device=self.target.torch_device)
+
+    def exact(self, tree: Any) -> Any:
+        """Float arrays (or a tree of them) rounded to the target dtype and back to float64.
+
+        Differential tests feed these to both sides, so the reference sees exactly the
+        numbers the implementation receives (it matters in float16/bfloat16).
+        """
+        round_trip = lambda a: as_numpy(self.tensor(a)) if np.issubdtype(np.asarray(a).dtype, np.floating) else a
+        return map_tree(round_trip, tree) if isinstance(tree, (dict, list)) else round_trip(tree)
 
     def params(self, tree: Any) -> Any:
         """The canonical parameter tree with tensor leaves on the target."""
@@ -66,6 +76,21 @@ class Checker:
         if len(a) != len(b) or not all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b)):
             raise ImplementationError(f"[{clause_id}] {self.spec}.{method} is not deterministic: two identical calls differ")
         return first
+
+    def baseline(self, method: str, *args: Any) -> Callable[[], Any]:
+        """The same call on plain PyTorch in the target dtype: the error a straightforward computation makes.
+
+        Used only in float16/bfloat16, where the budget is k times this baseline's error
+        against the float64 reference (FlashAttention's rule).  The project's own
+        implementation (its math path), which the suite checks in float64, is the baseline.
+        """
+        def compute() -> Any:
+            if self._plain is None:
+                from implementations.adapters.ours import TransformerSpec
+                self._plain = TransformerSpec(self.target)
+            out = getattr(self._plain, method)(*args)
+            return out[0] if isinstance(out, tuple) else out
+        return compute
 
     # -- judging ----------------------------------------------------------------
     def assert_close(self, clause_id: str, what: str, actual: Any, desired: np.ndarray, tol: Tolerance | None = None,
