@@ -1,0 +1,102 @@
+"""Deliberately misbehaving implementations: one way of going wrong each, all offering only ``attention``.
+
+The harness must turn each into a one-line ``fails`` or ``error`` of the test
+it happens in, and carry on with the rest of the run.  The last few objects
+are not implementations at all, for the usage errors of ``--impl``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from transformer_spec.harness.target import Target
+
+
+class Correct:
+    """Eq. (1) done right; the misbehaving ones below change one thing."""
+
+    name = "correct"
+    version = "0"
+    offers = frozenset({"attention"})
+    deviations: dict[str, Any] = {}
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None
+
+
+class Raises(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        raise RuntimeError("deliberately broken")
+
+
+class ReturnsNaN(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        return out.index_fill(-1, torch.tensor([0], device=out.device), float("nan")), None
+
+
+class WrongShape(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        return out.transpose(1, 2), None  # (batch, seq_q, heads, d_v): the heads' layout forgotten
+
+
+class WrongDtype(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        return out.to(torch.float32 if out.dtype != torch.float32 else torch.float64), None
+
+
+class WrongDevice(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        return out.to("meta"), None
+
+
+class NonDeterministic(Correct):
+    """Every other call is off by a few ulp (zeros stay zero): far inside every tolerance, only a repeat sees it."""
+
+    calls = 0
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        self.calls += 1
+        return out * (1 + 2.0 ** -48 * (self.calls % 2)), None
+
+
+class Hangs(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        while True:
+            time.sleep(3600)
+
+
+class Exits(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        os._exit(1)
+
+
+class NotAnImplementation:
+    """Has a method but none of the protocol's attributes."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+
+class OffersUnknown(Correct):
+    offers = frozenset({"attention", "time_travel"})
+
+
+class FailsToBuild(Correct):
+    def __init__(self, target: Target) -> None:
+        raise OSError("cannot open weights.bin")
+
+
+NOT_A_FACTORY = 42

@@ -1,0 +1,95 @@
+"""Misbehaving implementations are normal input: each is reported as designed and the rest of the run completes.
+
+One real run of the §3.2.1 tests (in a subprocess, two xdist workers, a
+per-test time-out) takes every implementation of ``misbehaving.py`` at once,
+next to the reference; the JUnit XML it writes is read back per test.
+
+A hang needs ``--timeout-method thread``: the default signal method raises
+inside the test, Hypothesis catches that and replays the example, which
+hangs again with no alarm left.  The thread method ends the worker, so a hang
+and a process exit both read "worker ... crashed" and xdist starts a new one.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = "tests/harness/misbehaving.py"
+BEHAVIOURS = ("Raises", "ReturnsNaN", "WrongShape", "WrongDtype", "WrongDevice", "NonDeterministic", "Hangs", "Exits")
+TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One test of the run: ``passed``, ``skipped`` or ``failed``, and the failure's message."""
+
+    status: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+    outcomes: dict[str, Outcome]
+
+    def of(self, test: str, impl: str) -> Outcome:
+        spec = impl if impl == "reference" else f"{MODULE}:{impl}"
+        return self.outcomes[f"{test}[{spec}]"]
+
+
+def _outcomes(junit: Path) -> dict[str, Outcome]:
+    found = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        status = "failed" if bad is not None else "skipped" if case.find("skipped") is not None else "passed"
+        found[case.get("name")] = Outcome(status, "" if bad is None else bad.get("message", ""))
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The run: the hanging and exiting ones only in one test each, to keep it short."""
+    junit = tmp_path_factory.mktemp("misbehaving") / "junit.xml"
+    impls = [arg for b in BEHAVIOURS for arg in ("--impl", f"{MODULE}:{b}")] + ["--impl", "reference"]
+    command = [sys.executable, "-m", "pytest", "spec_tests/test_attention.py", *impls,
+               "-k", "scaling_queries or (matches_reference and not Hangs and not Exits)",
+               "-n", "2", "--timeout", str(TIMEOUT_S), "--timeout-method", "thread", "-p", "no:cacheprovider",
+               "-p", "tests.harness.quick_profile", "--hypothesis-profile", "quick", "-q", "--tb=line",
+               f"--junitxml={junit}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return Run(done.returncode, done.stdout + done.stderr, _outcomes(junit))
+
+
+@pytest.mark.parametrize("impl, test, expected", [
+    ("Raises", "test_attention_matches_reference", "ImplementationError: [3.2.1/scaled-dot-product] "
+                                                   f"{MODULE}:Raises.attention raised RuntimeError: deliberately broken"),
+    ("ReturnsNaN", "test_attention_matches_reference", "ImplementationError: [3.2.1/scaled-dot-product] out has 6 "
+                                                       "non-finite values"),
+    ("WrongShape", "test_attention_matches_reference", "out.shape="),
+    ("WrongDtype", "test_attention_matches_reference", "out.dtype=torch.float32, but should be torch.float64"),
+    ("WrongDevice", "test_scaling_queries_scales_the_scores", "Attention(cQ, K, V).device=meta, but should be cpu"),
+    ("NonDeterministic", "test_attention_matches_reference", "is not deterministic: two identical calls differ"),
+    ("Hangs", "test_scaling_queries_scales_the_scores", "crashed while running"),
+    ("Exits", "test_scaling_queries_scales_the_scores", "crashed while running"),
+])
+def test_misbehaviour_is_reported(run: Run, impl: str, test: str, expected: str) -> None:
+    outcome = run.of(test, impl)
+    assert outcome.status == "failed"
+    reason = outcome.message.split("\nFailing test case")[0]  # what Hypothesis appends is not the reason
+    assert expected.split(": ", 1)[-1] in reason, reason
+
+
+def test_the_rest_of_the_run_completes(run: Run) -> None:
+    """The reference passes everything; a misbehaviour stays in its own tests."""
+    assert run.returncode == 1, run.output[-2000:]
+    assert {run.of(t, "reference").status for t in ("test_attention_matches_reference",
+                                                    "test_scaling_queries_scales_the_scores")} == {"passed"}
+    assert run.of("test_scaling_queries_scales_the_scores", "NonDeterministic").status == "passed"
+    assert len(run.outcomes) == 2 * (len(BEHAVIOURS) + 1) - 2
