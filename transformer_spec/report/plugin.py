@@ -41,7 +41,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kill-matrix", default=None, metavar="FILE",
                     help="mutant kill matrix JSON ({mutant: {clause: status}} or a mutants' report.json)")
     group.addoption("--no-training", action="store_true",
-                    help="deselect the tests that train (component train_steps); no training section in the report")
+                    help="deselect the end-to-end translation training (component translation); no training section in the report")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("no_training"):
         return
-    training = [i for i in items if any("train_steps" in m.args for m in i.iter_markers("requires"))]
+    training = [i for i in items if any("translation" in m.args for m in i.iter_markers("requires"))]
     if training:
         config.hook.pytest_deselected(items=training)
         items[:] = [i for i in items if i not in training]
