@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.once import once_per_run
+
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests/harness/misbehaving.py"
 BEHAVIOURS = ("Raises", "ReturnsNaN", "WrongShape", "WrongDtype", "WrongDevice", "NonDeterministic", "Hangs", "Exits")
@@ -63,8 +65,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
                "-n", "2", "--timeout", str(TIMEOUT_S), "--timeout-method", "thread", "-p", "no:cacheprovider",
                "-p", "tests.harness.quick_profile", "--hypothesis-profile", "quick", "-q", "--tb=line",
                f"--junitxml={junit}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    return Run(done.returncode, done.stdout + done.stderr, _outcomes(junit))
+
+    def go() -> Run:
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return Run(done.returncode, done.stdout + done.stderr, _outcomes(junit))
+    return once_per_run(tmp_path_factory, "misbehaving", go)
 
 
 @pytest.mark.parametrize("impl, test, expected", [

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from reference.errors import SpecUsageError
+from tests.harness.once import once_per_run
 from transformer_spec.cli import main
 from transformer_spec.harness.loading import load
 from transformer_spec.harness.target import Target, resolve_target
@@ -64,15 +65,18 @@ PYTEST_CASES = {**{name: (["--impl", BAD_IMPLS[name][0]], BAD_IMPLS[name][1]) fo
 
 
 @pytest.fixture(scope="module")
-def pytest_runs() -> dict[str, subprocess.CompletedProcess[str]]:
+def pytest_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
     """Each case as its own pytest process, a few at a time (each only loads and stops); the other ``--impl``
     errors take the same path and are checked in-process and through the command line."""
     def one(args: list[str]) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "pytest", "spec_tests/test_attention.py", *args, "-n", "0",
                    "-p", "no:cacheprovider", "-q"]
         return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    with ThreadPoolExecutor(4) as pool:
-        return dict(zip(PYTEST_CASES, pool.map(one, (args for args, _ in PYTEST_CASES.values()))))
+
+    def all_cases() -> dict[str, subprocess.CompletedProcess[str]]:
+        with ThreadPoolExecutor(4) as pool:
+            return dict(zip(PYTEST_CASES, pool.map(one, (args for args, _ in PYTEST_CASES.values()))))
+    return once_per_run(tmp_path_factory, "usage-errors", all_cases)
 
 
 @pytest.mark.parametrize("case", PYTEST_CASES)
