@@ -51,7 +51,7 @@ def _config(d_model: int, layers: int, heads: int, d_ff: int, warmup: int) -> Tr
 
 PRESETS = {
     "smoke": Preset("smoke", _config(64, 2, 4, 128, warmup=200), vocab_size=256, max_tokens=1200,
-                    max_steps=900, time_budget=75.0, synthetic=SyntheticSpec(), log_every=20, eval_every=200,
+                    max_steps=1100, time_budget=75.0, synthetic=SyntheticSpec(), log_every=20, eval_every=200,
                     threads=1),
     "multi30k": Preset("multi30k", _config(256, 3, 8, 1024, warmup=400), vocab_size=6000, max_tokens=2500,
                        max_steps=100_000, time_budget=1320.0),

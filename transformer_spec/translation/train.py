@@ -41,6 +41,25 @@ def epoch_batches(examples: Sequence[Example], max_tokens: int, rng: np.random.G
             yield collate([examples[i] for i in indices])
 
 
+@dataclass
+class _Throughput:
+    """Tokens per second since the last reading."""
+
+    start: float = field(default_factory=time.perf_counter)
+    tokens: int = 0
+
+    def read(self) -> float:
+        now = time.perf_counter()
+        rate, self.start, self.tokens = self.tokens / max(now - self.start, 1e-9), now, 0
+        return rate
+
+
+def _log(result: FitResult, bar: tqdm, loss: float, lr: float, rate: float, seconds: float) -> None:
+    """One learning-curve point and the progress bar's loss, learning rate and tokens/s."""
+    result.curve.append({"step": result.steps, "train_loss": loss, "lr": lr, "tokens_per_s": rate, "seconds": seconds})
+    bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
+
+
 def _progress(preset: Preset, max_steps: int, enabled: bool) -> tqdm:
     return tqdm(total=max_steps, desc=f"train {preset.name}", unit="step", file=sys.stderr,
                 disable=not enabled, dynamic_ncols=True, mininterval=1.0)
@@ -57,7 +76,7 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
     scheduler = noam_scheduler(optimizer, model.config.d_model, model.config.warmup_steps)
     device, result = model.embedding.device, FitResult()
     batches = epoch_batches(train, preset.max_tokens, np.random.default_rng(seed))
-    start, window_start, window_tokens = time.perf_counter(), time.perf_counter(), 0
+    start, throughput = time.perf_counter(), _Throughput()
     with _progress(preset, max_steps, progress) as bar:
         while result.steps < max_steps:
             if time.perf_counter() - start >= time_budget:
@@ -69,14 +88,10 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
             loss = train_step(model, optimizer, scheduler, batch.src.to(device), batch.tgt_in.to(device),
                               batch.tgt_out.to(device), model.config)
             result.steps += 1
-            window_tokens += int((batch.src != PAD_ID).sum()) + batch.target_tokens
+            throughput.tokens += int((batch.src != PAD_ID).sum()) + batch.target_tokens
             bar.update(1)
             if result.steps % preset.log_every == 0:
-                rate = window_tokens / (time.perf_counter() - window_start)
-                window_start, window_tokens = time.perf_counter(), 0
-                result.curve.append({"step": result.steps, "train_loss": float(loss), "lr": lr,
-                                     "tokens_per_s": rate, "seconds": time.perf_counter() - start})
-                bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
+                _log(result, bar, float(loss), lr, throughput.read(), time.perf_counter() - start)
             if result.steps % preset.eval_every == 0:
                 result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
     result.seconds = time.perf_counter() - start
