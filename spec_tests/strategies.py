@@ -80,6 +80,10 @@ class ModelCase:
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", init_params(self.config, self.seed))
 
+    def params_for(self, config: TransformerConfig) -> Params:
+        """Canonical parameters for ``config`` (the case's own, or a variant's: final_norm adds stack norms)."""
+        return self.params if config == self.config else init_params(config, self.seed)
+
     def tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """Source (batch, seq_src) and target (batch, seq_tgt) ids; with ``padded``, ragged right padding."""
         rng = np.random.default_rng(self.seed + 1)
@@ -98,9 +102,17 @@ class ModelCase:
 
 @st.composite
 def configs(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2)) -> TransformerConfig:
-    """Tiny configurations with heads, d_k, d_v, d_ff, d_model and vocab all different."""
-    heads, d_k, d_v = draw(distinct_sizes(3, 1, 5), label="heads, d_k, d_v")
-    d_model = draw(st.integers(6, 12).filter(lambda d: d not in (heads, d_k, d_v)), label="d_model")
+    """Tiny configurations with heads, d_k, d_v, d_ff, d_model and vocab all different.
+
+    One draw in four instead has the paper's d_k = d_v = d_model / heads, the only shape that fused
+    kernels such as ``torch.nn.MultiheadAttention`` express; they reject the others as Unsupported.
+    """
+    if draw(st.integers(0, 3), label="paper's d_k = d_v = d_model / heads") == 0:
+        heads, d_k = draw(distinct_sizes(2, 2, 4), label="heads, d_k")
+        d_v, d_model = d_k, heads * d_k
+    else:
+        heads, d_k, d_v = draw(distinct_sizes(3, 1, 5), label="heads, d_k, d_v")
+        d_model = draw(st.integers(6, 12).filter(lambda d: d not in (heads, d_k, d_v)), label="d_model")
     d_ff = draw(st.integers(13, 20), label="d_ff")
     vocab = draw(st.integers(21, 29), label="vocab")
     return TransformerConfig(layers=draw(st.sampled_from(layers), label="layers"), d_model=d_model, d_ff=d_ff,

@@ -37,16 +37,17 @@ def sequence_log_prob(src: np.ndarray, tokens: tuple[int, ...], params: Params, 
 @given(case=model_cases(padded=False))
 def test_greedy_decoding_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
+    params = case.params_for(config)
     src, _ = case.tokens()
-    out = checker.call("6.1/greedy-decoding", "greedy_decode", checker.tensor(src), checker.params(case.params), config,
+    out = checker.call("6.1/greedy-decoding", "greedy_decode", checker.tensor(src), checker.params(params), config,
                        BOS, EOS, MAX_LEN)
-    expected = greedy_decode(src, case.params, config, BOS, EOS, MAX_LEN)
+    expected = greedy_decode(src, params, config, BOS, EOS, MAX_LEN)
     for row, (got, want) in enumerate(zip(out, expected)):
         got = tuple(int(t) for t in got)
         if got != want:
             first = next(i for i, (a, b) in enumerate(zip(got + (-1,), want + (-1,))) if a != b)
-            log_p = next_token_log_probs(np.array([(BOS, *want[:first])]), encode(src[row:row + 1], case.params, config),
-                                         src[row:row + 1], case.params, config)[0]
+            log_p = next_token_log_probs(np.array([(BOS, *want[:first])]), encode(src[row:row + 1], params, config),
+                                         src[row:row + 1], params, config)[0]
             tie = first < len(got) and abs(log_p[got[first]] - log_p[want[first]]) < NEAR_TIE[checker.target.dtype]
             checker.require("6.1/greedy-decoding", tie, f"example {row}: greedy output {got}, but should be {want} "
                             f"(first difference at step {first})")
@@ -58,14 +59,15 @@ def test_greedy_decoding_matches_reference(checker: Checker, case: ModelCase) ->
 def test_beam_search_matches_reference(checker: Checker, case: ModelCase, beam: int, alpha: float) -> None:
     """Same best hypothesis and the same score log P(Y) / lp(Y) as the reference's beam search."""
     config = checker.config(case.config)
+    params = case.params_for(config)
     src, _ = case.tokens()
     src = src[:2]
-    out = checker.call("6.1/beam-search", "beam_search", checker.tensor(src), checker.params(case.params), config,
+    out = checker.call("6.1/beam-search", "beam_search", checker.tensor(src), checker.params(params), config,
                        BOS, EOS, MAX_LEN, beam, alpha)
     for row, (got_tokens, got_score) in enumerate(out):
-        want_tokens, want_score = beam_search(src[row], case.params, config, BOS, EOS, MAX_LEN, beam, alpha)
+        want_tokens, want_score = beam_search(src[row], params, config, BOS, EOS, MAX_LEN, beam, alpha)
         got_tokens = tuple(int(t) for t in got_tokens)
-        own = sequence_log_prob(src[row], got_tokens, case.params, config) / length_penalty(len(got_tokens), alpha)
+        own = sequence_log_prob(src[row], got_tokens, params, config) / length_penalty(len(got_tokens), alpha)
         checker.require("6.1/beam-search", got_tokens == want_tokens or abs(own - want_score) < NEAR_TIE[checker.target.dtype],
                         f"example {row} (beam={beam}, alpha={alpha}): best hypothesis {got_tokens} scores {own:.6g}, "
                         f"but the reference finds {want_tokens} with {want_score:.6g}")

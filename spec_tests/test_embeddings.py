@@ -52,6 +52,6 @@ def test_logits_give_the_reference_next_token_distribution(checker: Checker, cas
     config = checker.config(case.config)
     src, tgt = case.tokens()
     logits = as_numpy(checker.call("3.4/output-softmax", "model", checker.tensor(src), checker.tensor(tgt),
-                                   checker.params(case.params), config))
-    expected = softmax(transformer_forward(src, tgt, case.params, config))
+                                   checker.params(case.params_for(config)), config))
+    expected = softmax(transformer_forward(src, tgt, case.params_for(config), config))
     checker.assert_close("3.4/output-softmax", "softmax(logits)", softmax(logits), expected)

@@ -35,7 +35,7 @@ def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, cas
     changed = tgt.copy()
     changed[:, i + 1:] = (tgt[:, i + 1:] % (config.vocab - 1)) + 1  # a different real token at every later position
     run = lambda t: as_numpy(checker.call_deterministic("3.2.3/causal-mask", "model", checker.tensor(src),
-                                                        checker.tensor(t), checker.params(case.params), config))
+                                                        checker.tensor(t), checker.params(case.params_for(config)), config))
     before, after = run(tgt), run(changed)
     first = _first_change(before[:, : i + 1], after[:, : i + 1])
     checker.require("3.2.3/causal-mask", first is None,
@@ -87,7 +87,7 @@ def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase
     src, tgt = case.tokens()
     pad = lambda a: np.concatenate([a, np.full((a.shape[0], extra), config.pad_id)], axis=1)
     run = lambda s, t: as_numpy(checker.call("3.2.3/padding-mask", "model", checker.tensor(s), checker.tensor(t),
-                                             checker.params(case.params), config))
+                                             checker.params(case.params_for(config)), config))
     plain, padded = run(src, tgt), run(pad(src), pad(tgt))[:, : case.seq_tgt]
     real = tgt != config.pad_id
     checker.assert_close("3.2.3/padding-mask", f"logits of real positions after {extra} more padding tokens",

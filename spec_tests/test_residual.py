@@ -103,7 +103,7 @@ def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, _ = case.tokens()
-    params = checker.exact(case.params)
+    params = checker.exact(case.params_for(config))
     args = (checker.tensor(src), checker.params(params), config)
     out = checker.call_deterministic("3.1/encoder-stack", "encoder", *args)
     checker.assert_close("3.1/encoder-stack", "encoder output", out, layers.encode(src, params, config), _tol(checker),
@@ -116,7 +116,7 @@ def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    memory, params = checker.exact([case.hidden(case.seq_src, 5), case.params])
+    memory, params = checker.exact([case.hidden(case.seq_src, 5), case.params_for(config)])
     args = (checker.tensor(tgt), checker.tensor(memory), checker.tensor(src), checker.params(params), config)
     out = checker.call_deterministic("3.1/decoder-stack", "decoder", *args)
     checker.assert_close("3.1/decoder-stack", "decoder output", out, layers.decode(tgt, memory, src, params, config),
@@ -129,7 +129,7 @@ def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 def test_model_matches_reference(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    params = checker.exact(case.params)
+    params = checker.exact(case.params_for(config))
     args = (checker.tensor(src), checker.tensor(tgt), checker.params(params), config)
     out = checker.call_deterministic("3/model-forward", "model", *args)
     checker.assert_close("3/model-forward", "logits", out, layers.transformer_forward(src, tgt, params, config),
@@ -146,10 +146,10 @@ def test_model_gradients_match_reference(checker: Checker, case: ModelCase) -> N
         pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    params = checker.params(case.params)
+    params = checker.params(case.params_for(config))
     impl_fn = lambda e: checker.call("3/model-forward", "model", checker.tensor(src), checker.tensor(tgt),
                                      {**params, "embedding": e}, config)
-    ref_fn = lambda e: layers.transformer_forward(src, tgt, {**case.params, "embedding": e}, config)
+    ref_fn = lambda e: layers.transformer_forward(src, tgt, {**case.params_for(config), "embedding": e}, config)
     check_gradients(checker, "3/model-forward", ("embedding",), impl_fn, ref_fn, (case.params["embedding"],), case.seed)
 
 
@@ -161,7 +161,7 @@ def test_example_does_not_depend_on_the_rest_of_its_batch(checker: Checker, case
     config = checker.config(case.config)
     src, tgt = case.tokens()
     run = lambda s, t: as_numpy(checker.call("3/model-forward", "model", checker.tensor(s), checker.tensor(t),
-                                             checker.params(case.params), config))
+                                             checker.params(case.params_for(config)), config))
     alone = run(src[:1], tgt[:1])
     checker.assert_close("3/model-forward", "logits of example 0 in its batch", run(src, tgt)[:1],
                          alone, _tol(checker) or Tolerance(1e-10, 1e-10))

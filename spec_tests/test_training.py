@@ -62,9 +62,9 @@ def test_dropout_is_where_section_5_4_puts_it(checker: Checker, case: ModelCase,
     rng = np.random.default_rng(seed)
     keep = {name: rng.random(shape) >= config.dropout
             for name, shape in dropout_sites(config, case.batch, case.seq_src, case.seq_tgt).items()}
-    out = checker.call("5.4/dropout", "model", checker.tensor(src), checker.tensor(tgt), checker.params(case.params),
+    out = checker.call("5.4/dropout", "model", checker.tensor(src), checker.tensor(tgt), checker.params(case.params_for(config)),
                        config, {k: checker.tensor(v) for k, v in keep.items()})
-    expected = transformer_forward(src, tgt, case.params, config, keep)
+    expected = transformer_forward(src, tgt, case.params_for(config), config, keep)
     checker.assert_close("5.4/dropout", "logits with the given dropout keep-masks", out, expected,
                          Tolerance(1e-4, 1e-4) if checker.target.dtype == "float32" else None)
 
@@ -77,9 +77,9 @@ def test_no_dropout_in_evaluation(checker: Checker, case: ModelCase) -> None:
     config = checker.config(case.config.replace(dropout=0.5))
     src, tgt = case.tokens()
     out = checker.call_deterministic("5.4/dropout", "model", checker.tensor(src), checker.tensor(tgt),
-                                     checker.params(case.params), config)
+                                     checker.params(case.params_for(config)), config)
     checker.assert_close("5.4/dropout", "evaluation logits with dropout=0.5 configured", out,
-                         transformer_forward(src, tgt, case.params, config),
+                         transformer_forward(src, tgt, case.params_for(config), config),
                          Tolerance(1e-4, 1e-4) if checker.target.dtype == "float32" else None)
 
 

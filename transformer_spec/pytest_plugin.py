@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Unsatisfiable
 
 from implementations.protocol import Implementation
 from reference.errors import SpecUsageError
@@ -21,7 +22,8 @@ from transformer_spec.harness.loading import load
 from transformer_spec.harness.target import Target, resolve_target
 
 DEFAULT_IMPL = "transformer-spec"
-_SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large)
+_SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
+             HealthCheck.filter_too_much)
 
 settings.register_profile("dev", max_examples=15, deadline=None, suppress_health_check=_SUPPRESS)
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, database=None, print_blob=True,
@@ -121,6 +123,10 @@ def failure_kind(excinfo: Any) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     outcome = yield
     report = outcome.get_result()
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(Unsatisfiable):
+        report.outcome = "skipped"  # every example needed a shape the implementation raised Unsupported for
+        report.longrepr = (str(item.path), item.location[1] or 0,
+                           "Skipped: not-applicable: the implementation supports none of the shapes this test draws")
     clauses = [m.args[0] for m in item.iter_markers("clause")]
     if report.when != "call" and not report.failed:
         return

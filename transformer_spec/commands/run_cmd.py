@@ -60,7 +60,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     for spec in dict.fromkeys(args.impl or [DEFAULT_IMPL]):
         argv += ["--impl", spec]
     if importlib.util.find_spec("pytest_timeout") is not None:
-        argv += ["--timeout", str(args.timeout)]
+        argv += ["--timeout", str(args.timeout), "--timeout-method", "thread"]  # signals get swallowed by Hypothesis replays
     else:
         print("transformer-spec: pytest-timeout is not installed; tests run without a time limit", file=sys.stderr)
     if args.k:

@@ -25,7 +25,7 @@ class NonConformance(AssertionError):
         self.clause_id = clause_id
         self.measurement = measurement or {}
         c = clause(clause_id)
-        super().__init__(f"[{clause_id}] {c.statement}\n{message}")
+        super().__init__(f"[{clause_id}] {message}\nclause: {c.statement}")
 
 
 class ImplementationError(Exception):
