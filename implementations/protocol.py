@@ -45,11 +45,16 @@ train_steps            train_steps(params, config, batches)                     
 greedy_decode          greedy_decode(src, params, config, bos_id, eos_id, max_len)       list of token tuples
 beam_search            beam_search(src, params, config, bos_id, eos_id, max_len, beam,   list of (token tuple, score)
                        alpha)
+translation            translation_model(config)                                         a trainable nn.Module (below)
 =====================  ================================================================  =====================================
 
 ``sublayer`` is a callable on tensors supplied by the suite; ``keep`` maps the
 dropout sites of ``reference.regularization.dropout_sites`` to keep-masks and
 asks for training-mode dropout with exactly those masks (None = evaluation).
+``translation_model`` returns a freshly initialised module with the interface of
+``implementations.pytorch.Transformer`` (``forward(src, tgt, keep=None)``, ``encode``,
+``decode``, ``generator``, ``start_cache``, ``decode_step``) on the target device in
+float32; the suite trains it end to end with its own recipe and decoders (§5, §6.1).
 ``train_steps`` takes batches ``(src, tgt_in, tgt_out)`` and applies the paper's
 recipe (Eq. (3) schedule from step 1, Adam, label smoothing ``config.label_smoothing``,
 dropout ``config.dropout``).  A component an implementation does not offer
@@ -82,6 +87,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "train_steps": ("train_steps",),
     "greedy_decode": ("greedy_decode",),
     "beam_search": ("beam_search",),
+    "translation": ("translation_model",),
 }
 """Component name -> the methods an implementation offering it must have."""
 

@@ -127,6 +127,10 @@ CLAUSES: tuple[Clause, ...] = (
     _c("6.1/greedy-decoding", "Greedy decoding",
        "Greedy decoding emits the most probable next token until the end token or the length limit.",
        "recipe", decoding.greedy_decode),
+    _c("6/end-to-end-translation", "The recipe trains a model that translates",
+       "Trained with §5's recipe on the synthetic task, the model translates held-out sentences (exact match >= 0.95, "
+       "BLEU >= 95 with beam search) and its decoded output agrees with teacher forcing (no future-token leak).",
+       "recipe", decoding.beam_search),
     _c("6.1/beam-search", "Beam search with length penalty",
        "Beam search keeps `beam` hypotheses (4 in the paper) and ranks finished ones by log P / ((5+|Y|)/6)^alpha, alpha = 0.6.",
        "recipe", decoding.beam_search),

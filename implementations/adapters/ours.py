@@ -51,7 +51,7 @@ class TransformerSpec:
     offers = frozenset({"attention", "heads", "multi_head_attention", "ffn", "embedding", "output_logits",
                         "positional_encoding", "layer_norm", "sublayer_connection", "encoder_layer", "decoder_layer",
                         "encoder", "decoder", "model", "loss", "learning_rate", "adam_step", "train_steps",
-                        "greedy_decode", "beam_search"})
+                        "greedy_decode", "beam_search", "translation"})
     deviations: dict[str, Any] = {}
 
     def __init__(self, target: Target) -> None:
@@ -166,6 +166,10 @@ class TransformerSpec:
     def beam_search(self, src: Tensor, params: Any, config: TransformerConfig, bos_id: int, eos_id: int, max_len: int,
                     beam: int, alpha: float) -> list[tuple[tuple[int, ...], float]]:
         return beam_search(self._loaded(config, params), src, bos_id, eos_id, max_len, beam, alpha)
+
+    # §5-§6 end to end ------------------------------------------------------------------
+    def translation_model(self, config: TransformerConfig) -> Transformer:
+        return Transformer(config, self.target.device, torch.float32)
 
     def _loaded(self, config: TransformerConfig, params: Any) -> Transformer:
         return load_canonical(self._module(Transformer, config), params)  # type: ignore[return-value]

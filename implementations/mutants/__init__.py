@@ -21,6 +21,7 @@ from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
 from transformer_spec.harness.target import Target
+from torch import nn
 
 Patch = tuple[Any, str, Any]  # (module or class, attribute, replacement)
 
@@ -69,9 +70,26 @@ class MutantImplementation:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             with applied(self.mutant.patches):
-                return method(*args, **kwargs)
+                out = method(*args, **kwargs)
+            return patched_module(out, self.mutant.patches) if isinstance(out, nn.Module) else out
 
         return call
+
+
+MODEL_METHODS = ("forward", "encode", "decode", "generator", "start_cache", "decode_step")
+
+
+def patched_module(module: nn.Module, patches: tuple[Patch, ...]) -> nn.Module:
+    """A model handed out (for end-to-end training) keeps the bug: its methods run under the patches."""
+    for name in MODEL_METHODS:
+        method = getattr(module, name)
+
+        def under_patches(*args: Any, _method: Callable[..., Any] = method, **kwargs: Any) -> Any:
+            with applied(patches):
+                return _method(*args, **kwargs)
+
+        setattr(module, name, under_patches)
+    return module
 
 
 def _scaled(factor: Callable[[Any], float]) -> Callable[..., Any]:

@@ -10,11 +10,13 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
 
+from reference.config import TransformerConfig
 from reference.errors import SpecUsageError
 from transformer_spec.translation.curve import write_curve
 from transformer_spec.translation.data import RunData, prepare
@@ -43,6 +45,7 @@ class RunOptions:
     variant: str = "paper"  # an ablation of transformer_spec.translation.variants
     progress: bool = True
     threads: Optional[int] = None  # torch intra-op threads; default the preset's
+    model_factory: Optional[Callable[[TransformerConfig, torch.device], torch.nn.Module]] = None  # else ``variant``
 
 
 def resolve_device(name: str) -> torch.device:
@@ -96,7 +99,8 @@ def train_and_evaluate(options: RunOptions, echo: Callable[[str], None] = print)
         echo(f"recipe deviation: {line}")
     data = prepare(preset, options.seed, options.corpus or DEFAULT_CORPUS)
     torch.manual_seed(options.seed)
-    model = build_model(options.variant, preset.config.replace(vocab=data.vocab.size), device)
+    config = preset.config.replace(vocab=data.vocab.size)
+    model = (options.model_factory or partial(build_model, options.variant))(config, device)
     fitted = fit(model, data.train, data.valid, preset, options.seed, options.max_steps or preset.max_steps,
                  options.time_budget or preset.time_budget, options.progress)
     scores, hypotheses = _evaluate(model, data, echo)
