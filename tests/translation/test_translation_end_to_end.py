@@ -34,7 +34,7 @@ def test_smoke_preset_translates_and_its_negative_controls_fail(tmp_path):
 
 
 def test_a_decoder_that_sees_the_future_is_diagnosed(tmp_path):
-    leaky = _run(tmp_path, "leaky-decoder", max_steps=150)
+    leaky = _run(tmp_path, "leaky-decoder", max_steps=300)
     assert leaky["teacher_forced_accuracy"] >= 0.95
     assert leaky["exact_match"] <= 0.05
     assert not leaky["leak_check_passed"]

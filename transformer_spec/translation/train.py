@@ -10,14 +10,13 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from implementations.pytorch import Transformer, make_optimizer, noam_scheduler, train_step
-from transformer_spec.translation.batching import Example, collate, token_batches
+from transformer_spec.translation.batching import Batch, Example, collate, token_batches
 from transformer_spec.translation.evaluate import validation_loss
 from transformer_spec.translation.presets import Preset
 from transformer_spec.translation.vocab import PAD_ID
@@ -33,7 +32,7 @@ class FitResult:
     curve: list[dict[str, float]] = field(default_factory=list)
 
 
-def epoch_batches(examples: Sequence[Example], max_tokens: int, rng: np.random.Generator):
+def epoch_batches(examples: Sequence[Example], max_tokens: int, rng: np.random.Generator) -> Iterator[Batch]:
     """Endless token-count batches (§5.1), reshuffled every epoch from ``rng``."""
     sizes = [e.size for e in examples]
     while True:
@@ -95,5 +94,6 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
             if result.steps % preset.eval_every == 0:
                 result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
     result.seconds = time.perf_counter() - start
-    result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
+    if result.steps % preset.eval_every:
+        result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
     return result
