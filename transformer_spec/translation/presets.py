@@ -41,7 +41,7 @@ class Preset:
     test_split: str = "test_2016_flickr"
     log_every: int = 25
     eval_every: int = 250  # steps between validation losses on the learning curve
-    threads: Optional[int] = None  # torch intra-op threads; None = every CPU core
+    threads: Optional[int] = None  # torch intra-op threads; None = every CPU core (1 suits tiny matrices)
 
 
 def _config(d_model: int, layers: int, heads: int, d_ff: int, warmup: int) -> TransformerConfig:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -22,7 +23,7 @@ from transformer_spec.translation.curve import write_curve
 from transformer_spec.translation.data import RunData, prepare
 from transformer_spec.translation.evaluate import score_texts, teacher_forced_accuracy, translate
 from transformer_spec.translation.leak import leak_verdict
-from transformer_spec.translation.presets import get_preset, recipe_deviations
+from transformer_spec.translation.presets import Preset, get_preset, recipe_deviations
 from transformer_spec.translation.train import FitResult, fit
 from transformer_spec.translation.variants import build_model
 
@@ -85,6 +86,17 @@ def _write(out: Path, scores: dict[str, object], fitted: FitResult, data: RunDat
     write_curve(fitted.curve, out)
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run with ``count`` torch intra-op threads, restoring the caller's setting afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_and_evaluate(options: RunOptions, echo: Callable[[str], None] = print) -> dict[str, object]:
     """Run the preset end to end; returns the scores (also written to ``scores.json``).
 
@@ -92,9 +104,13 @@ def train_and_evaluate(options: RunOptions, echo: Callable[[str], None] = print)
     batch order all derive from it (a run cut short by the time budget stops
     at a machine-dependent step).
     """
-    began = time.perf_counter()
-    preset, device = get_preset(options.preset), resolve_device(options.device)
-    torch.set_num_threads(options.threads or preset.threads or os.cpu_count() or 1)
+    preset = get_preset(options.preset)
+    with torch_threads(options.threads or preset.threads or os.cpu_count() or 1):
+        return _train_and_evaluate(options, preset, echo)
+
+
+def _train_and_evaluate(options: RunOptions, preset: Preset, echo: Callable[[str], None]) -> dict[str, object]:
+    began, device = time.perf_counter(), resolve_device(options.device)
     for line in recipe_deviations(preset):
         echo(f"recipe deviation: {line}")
     data = prepare(preset, options.seed, options.corpus or DEFAULT_CORPUS)
