@@ -12,9 +12,9 @@ from typing import Sequence
 
 from reference.errors import SpecUsageError
 from transformer_spec import __version__
-from transformer_spec.commands import clauses_cmd, implementations_cmd, run_cmd, selftest_cmd
+from transformer_spec.commands import clauses_cmd, implementations_cmd, run_cmd, selftest_cmd, train_cmd
 
-COMMANDS = (clauses_cmd, run_cmd, implementations_cmd, selftest_cmd)
+COMMANDS = (clauses_cmd, run_cmd, implementations_cmd, selftest_cmd, train_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
