@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, Phase, settings
@@ -20,6 +23,7 @@ from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import NonConformance
 from transformer_spec.harness.loading import load
 from transformer_spec.harness.target import Target, resolve_target
+from transformer_spec.report.repro import safe_name
 
 DEFAULT_IMPL = "transformer-spec"
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -136,6 +140,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed:
         report.user_properties.append(("failure_kind", failure_kind(call.excinfo)))
         report.sections.append(("Reproduce", reproduce_command(item, spec)))
+        save_inputs(item)
+
+
+def save_inputs(item: pytest.Item) -> None:
+    """With a report folder, keep the failing call's inputs as ``inputs/<node id>.npz`` for the bundle."""
+    directory = item.config.getoption("report_dir", None)
+    checker = getattr(item, "funcargs", {}).get("checker")
+    if directory and isinstance(checker, Checker) and checker.last_call is not None:
+        path = Path(directory) / "inputs" / f"{safe_name(item.nodeid)}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **checker.last_inputs())
 
 
 def reproduce_command(item: pytest.Item, spec: str | None) -> str:

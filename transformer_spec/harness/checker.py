@@ -11,7 +11,7 @@ from hypothesis import currently_in_test_context, reject
 
 from implementations.protocol import Implementation, Unsupported
 from reference.config import TransformerConfig
-from reference.params import map_tree
+from reference.params import flatten, map_tree
 from transformer_spec.harness.compare import (TOLERANCES, ImplementationError, Measurement, NonConformance, Tolerance,
                                               as_numpy, check_output, describe, measure, measure_against_baseline)
 from transformer_spec.harness.target import Target
@@ -26,6 +26,7 @@ class Checker:
     target: Target
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
     _plain: Any = None
+    last_call: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None  # what the implementation was last given
 
     def __repr__(self) -> str:
         return f"Checker({self.spec!r}, {self.target})"
@@ -61,6 +62,7 @@ class Checker:
     def call(self, clause_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """``impl.method(*args)``; :class:`Unsupported` skips as not-applicable, anything else raised is an ``error``."""
         __tracebackhide__ = True
+        self.last_call = (method, args, kwargs)
         try:
             return getattr(self.impl, method)(*args, **kwargs)
         except Unsupported as exc:
@@ -127,6 +129,22 @@ class Checker:
         __tracebackhide__ = True
         if not condition:
             raise NonConformance(clause_id, message)
+
+    def last_inputs(self) -> dict[str, np.ndarray]:
+        """The arrays of the last call, by argument position and canonical name, for a reproduction bundle."""
+        if self.last_call is None:
+            return {}
+        method, args, kwargs = self.last_call
+        found: dict[str, np.ndarray] = {"method": np.array(method)}
+        for key, value in [*((f"arg{i}", a) for i, a in enumerate(args)), *kwargs.items()]:
+            if isinstance(value, (dict, list, tuple)):
+                found.update({f"{key}.{name}": as_numpy(leaf) for name, leaf in flatten(list(value) if isinstance(value, tuple) else value).items()
+                              if isinstance(leaf, (torch.Tensor, np.ndarray))})
+            elif isinstance(value, (torch.Tensor, np.ndarray)):
+                found[key] = as_numpy(value)
+            elif isinstance(value, (int, float, str, bool)) or value is None or hasattr(value, "__dataclass_fields__"):
+                found[key] = np.array(repr(value))
+        return found
 
     def _keep(self, clause_id: str, m: Measurement) -> None:
         key = f"{clause_id}|{m.what}"

@@ -1,7 +1,8 @@
 """Reproduction bundles: ``repro/<clause id>/<implementation>/`` per failing clause and implementation.
 
 Each holds ``failure.json`` (node ids, messages, Hypothesis seed and ``@reproduce_failure`` blob,
-counterexamples, the environment manifest) and ``rerun.sh`` with one command per failing test.
+counterexamples, the environment manifest), ``rerun.sh`` with one command per failing test, and
+``inputs-<i>.npz``: the arrays (inputs and canonical weights) of the failing test's last call.
 """
 from __future__ import annotations
 
@@ -53,5 +54,9 @@ def write_bundles(report: dict[str, Any], directory: Path) -> list[Path]:
         write_text(bundle / "rerun.sh", "\n".join(["#!/bin/sh", f"# {entry['id']} on {entry['implementation']}: "
                                                    "one command per failing test", *cd, *commands]) + "\n")
         (bundle / "rerun.sh").chmod(0o755)
+        for i, test in enumerate(failing):  # the inputs the implementation last got, saved by the spec plugin
+            saved = directory / "inputs" / f"{safe_name(test['nodeid'])}.npz"
+            if saved.is_file():
+                shutil.copyfile(saved, bundle / f"inputs-{i}.npz")
         bundles.append(bundle)
     return bundles
