@@ -21,8 +21,10 @@ def attention_with(score_scale: Callable[[Tensor], float] = lambda q: 1.0 / math
                    keep_empty_rows: bool = False) -> Callable[..., tuple[Tensor, Optional[Tensor]]]:
     """The math path of Eq. (1) with one knob turned: the scale, the softmax axis, the mask fill or order."""
 
-    def attention(q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor] = None, fully_masked: str = "zeros",
+    def attention(q: Tensor, k: Tensor, v: Tensor, mask: fn.MaskLike = None, fully_masked: str = "zeros",
                   need_weights: bool = False) -> tuple[Tensor, Optional[Tensor]]:
+        if isinstance(mask, fn.AttentionMask):  # the model's prepared mask: back to the plain boolean one
+            mask = mask.allowed if mask.empty is None else mask.allowed & ~mask.empty
         scores = q @ k.transpose(-2, -1) * score_scale(q)  # (..., seq_q, seq_k)
         if mask is not None and not mask_after:
             scores = scores.masked_fill(~mask, fill)
