@@ -39,9 +39,6 @@ class Tolerance:
     rtol: float
     atol: float
 
-    def scaled(self, factor: float) -> "Tolerance":
-        return Tolerance(self.rtol * factor, self.atol * factor)
-
 
 TOLERANCES: dict[str, Tolerance] = {
     "float64": Tolerance(rtol=1e-10, atol=1e-10),

@@ -11,6 +11,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
+from transformer_spec.translation.curve import draw_curve
+
 STATUS_COLOURS = {"conforms": "#2e7d32", "deviates": "#1565c0", "fails": "#c62828", "error": "#6a1b9a",
                   "not-applicable": "#9e9e9e"}
 
@@ -65,17 +67,7 @@ def curve_figure(points: Sequence[dict[str, Any]], bleu: float | None) -> str:
     """Training and validation loss against steps, the learning rate on a second axis."""
     figure = _figure(9, 3.6)
     axes = figure.add_subplot()
-    for key, style in (("train_loss", "-"), ("valid_loss", "o-")):
-        chosen = [p for p in points if key in p]
-        axes.plot([p["step"] for p in chosen], [p[key] for p in chosen], style, label=key.replace("_", " "))
-    axes.set_xlabel("step")
-    axes.set_ylabel("label-smoothed loss")
-    axes.legend(loc="upper right")
-    lr = [p for p in points if "lr" in p]
-    if lr:
-        twin = axes.twinx()
-        twin.plot([p["step"] for p in lr], [p["lr"] for p in lr], ":", color="grey")
-        twin.set_ylabel("learning rate, Eq. (3)")
+    draw_curve(axes, points)
     if bleu is not None and math.isfinite(float(bleu)):
         axes.set_title(f"test BLEU {float(bleu):.2f}", fontsize=10)
     return data_uri(figure)

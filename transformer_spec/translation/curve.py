@@ -3,10 +3,29 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+
+def draw_curve(axes: Axes, points: Sequence[dict[str, Any]]) -> None:
+    """Train and validation loss against steps on ``axes``, the learning rate on a twin axis.
+
+    Each point has ``step`` and ``lr`` and ``train_loss`` or ``valid_loss``.
+    """
+    for key, style in (("train_loss", "-"), ("valid_loss", "o-")):
+        chosen = [p for p in points if key in p]
+        axes.plot([p["step"] for p in chosen], [p[key] for p in chosen], style, label=key.replace("_", " "))
+    axes.set_xlabel("step")
+    axes.set_ylabel("label-smoothed loss (nats/token)")
+    axes.legend(loc="upper center")
+    lr = [p for p in points if "lr" in p]
+    if lr:
+        twin = axes.twinx()
+        twin.plot([p["step"] for p in lr], [p["lr"] for p in lr], ":", color="grey")
+        twin.set_ylabel("learning rate, Eq. (3)")
 
 
 def write_curve(points: Sequence[dict[str, float]], out: Path) -> None:
@@ -18,15 +37,6 @@ def write_curve(points: Sequence[dict[str, float]], out: Path) -> None:
     (out / "learning_curve.json").write_text(json.dumps(list(points), indent=1) + "\n", encoding="utf-8")
     figure = Figure(figsize=(7, 4))
     FigureCanvasAgg(figure)
-    loss_axes = figure.add_subplot()
-    for key, style in (("train_loss", "-"), ("valid_loss", "o-")):
-        chosen = [p for p in points if key in p]
-        loss_axes.plot([p["step"] for p in chosen], [p[key] for p in chosen], style, label=key.replace("_", " "))
-    loss_axes.set_xlabel("step")
-    loss_axes.set_ylabel("label-smoothed loss (nats/token)")
-    loss_axes.legend(loc="upper center")
-    lr_axes = loss_axes.twinx()
-    lr_axes.plot([p["step"] for p in points if "lr" in p], [p["lr"] for p in points if "lr" in p], ":", color="grey")
-    lr_axes.set_ylabel("learning rate, Eq. (3)")
+    draw_curve(figure.add_subplot(), points)
     figure.tight_layout()
     figure.savefig(out / "learning_curve.png", dpi=100)
