@@ -144,6 +144,8 @@ ZOO: tuple[Mutant, ...] = (
            ((fn, "dropout", broken.dropout_always_random),)),
     Mutant("smoothing-on-padding", "5.4/label-smoothing", "label smoothing spreads mass onto the padding class",
            ((ours, "label_smoothed_loss", broken.label_smoothing_on_padding),)),
+    Mutant("loss-counts-padding", "5.4/label-smoothing", "pad id not passed to the loss: padding targets counted",
+           ((ours, "label_smoothed_loss", broken.loss_counting_padding),)),
     Mutant("warmup-off-by-one", "5.3/learning-rate", "the schedule runs one step ahead",
            ((ours, "noam_scheduler", broken.schedule_one_step_ahead),)),
     Mutant("adam-beta2-0999", "5.3/adam", "Adam with PyTorch's default beta_2 = 0.999",

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from implementations.pytorch import functional as fn
-from implementations.pytorch.training import learning_rate
+from implementations.pytorch.training import label_smoothed_loss, learning_rate
 
 
 def attention_with(score_scale: Callable[[Tensor], float] = lambda q: 1.0 / math.sqrt(q.shape[-1]),
@@ -105,6 +105,12 @@ def label_smoothing_on_padding(logits: Tensor, targets: Tensor, epsilon: float, 
     per_position = -((1 - epsilon) * target_lp + epsilon / (log_p.shape[-1] - 1) * (log_p.sum(-1) - target_lp))
     real = targets != pad_id
     return (per_position * real).sum() / real.sum()
+
+
+def loss_counting_padding(logits: Tensor, targets: Tensor, epsilon: float, pad_id: Optional[int] = None,
+                          convention: str = "others") -> Tensor:
+    """Forgets ``pad_id``: padding targets count in the mean (and the pad class gets smoothing mass)."""
+    return label_smoothed_loss(logits, targets, epsilon, None, convention)
 
 
 def schedule_one_step_ahead(optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: int) -> Any:
