@@ -13,9 +13,10 @@ from matplotlib.figure import Figure
 def draw_curve(axes: Axes, points: Sequence[dict[str, Any]]) -> None:
     """Train and validation loss against steps on ``axes``, the learning rate on a twin axis.
 
-    Each point has ``step`` and ``lr`` and ``train_loss`` or ``valid_loss``.
+    Each point has ``step`` and ``lr`` and ``train_loss``, or ``valid_loss``, or
+    ``averaged_valid_loss`` (the mean of the last checkpoints, §6.1).
     """
-    for key, style in (("train_loss", "-"), ("valid_loss", "o-")):
+    for key, style in (("train_loss", "-"), ("valid_loss", "o-"), ("averaged_valid_loss", "x")):
         chosen = [p for p in points if key in p]
         axes.plot([p["step"] for p in chosen], [p[key] for p in chosen], style, label=key.replace("_", " "))
     axes.set_xlabel("step")

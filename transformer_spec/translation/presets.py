@@ -42,6 +42,13 @@ class Preset:
     log_every: int = 25
     eval_every: int = 250  # steps between validation losses on the learning curve
     threads: Optional[int] = None  # torch intra-op threads; None = every CPU core (1 suits tiny matrices)
+    lr_scale: float = 1.0  # multiplies Eq. (3): a short warm-up otherwise peaks at d_model^-0.5 / sqrt(warmup)
+    average_last: int = 1  # checkpoints averaged into the evaluated model (§6.1); 1 = the last weights
+    checkpoint_every: int = 0  # steps between those checkpoints (the run's last step is always one)
+
+    def __post_init__(self) -> None:
+        if self.average_last < 1 or (self.average_last > 1 and self.checkpoint_every < 1):
+            raise ValueError(f"preset {self.name}: average_last >= 1, and checkpoint_every >= 1 when averaging")
 
 
 def _config(d_model: int, layers: int, heads: int, d_ff: int, warmup: int) -> TransformerConfig:
@@ -53,8 +60,9 @@ PRESETS = {
     "smoke": Preset("smoke", _config(64, 2, 4, 128, warmup=200), vocab_size=256, max_tokens=1200,
                     max_steps=1100, time_budget=75.0, synthetic=SyntheticSpec(), log_every=20, eval_every=200,
                     threads=1),
-    "multi30k": Preset("multi30k", _config(256, 3, 8, 1024, warmup=400), vocab_size=6000, max_tokens=2500,
-                       max_steps=100_000, time_budget=1320.0),
+    "multi30k": Preset("multi30k", _config(256, 3, 8, 512, warmup=300), vocab_size=6000, max_tokens=2000,
+                       max_steps=100_000, time_budget=1440.0, eval_every=500, lr_scale=0.45, average_last=5,
+                       checkpoint_every=50),
 }
 
 
@@ -71,5 +79,21 @@ def recipe_deviations(preset: Preset) -> list[str]:
     return [f"warm-up {c.warmup_steps} steps instead of {PAPER_WARMUP} (Eq. (3), scaled to a run of at most "
             f"{preset.max_steps} steps / {preset.time_budget:.0f} s)",
             f"batches of about {preset.max_tokens} padded tokens instead of {PAPER_BATCH_TOKENS} (§5.1)",
+            *_learning_rate(preset),
             f"model d_model={c.d_model}, N={c.layers}, h={c.heads}, d_ff={c.d_ff} instead of Table 3 base",
-            "no checkpoint averaging (§6.1)"]
+            _averaging(preset)]
+
+
+def _learning_rate(preset: Preset) -> list[str]:
+    if preset.lr_scale == 1.0:
+        return []
+    c = preset.config
+    peak = preset.lr_scale * c.d_model ** -0.5 * c.warmup_steps ** -0.5
+    return [f"learning rate {preset.lr_scale:g} x Eq. (3), peaking at {peak:.2e} at step {c.warmup_steps}"]
+
+
+def _averaging(preset: Preset) -> str:
+    if preset.average_last <= 1:
+        return "no checkpoint averaging (§6.1)"
+    return (f"the last {preset.average_last} checkpoints, written every {preset.checkpoint_every} steps instead of "
+            "every 10 minutes, are averaged (§6.1)")

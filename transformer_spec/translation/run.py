@@ -21,7 +21,7 @@ from reference.config import TransformerConfig
 from reference.errors import SpecUsageError
 from transformer_spec.translation.curve import write_curve
 from transformer_spec.translation.data import RunData, prepare
-from transformer_spec.translation.evaluate import score_texts, teacher_forced_accuracy, translate
+from transformer_spec.translation.evaluate import score_texts, teacher_forced_accuracy, translate, validation_loss
 from transformer_spec.translation.leak import leak_verdict
 from transformer_spec.translation.presets import Preset, get_preset, recipe_deviations
 from transformer_spec.translation.train import FitResult, fit
@@ -86,6 +86,18 @@ def _write(out: Path, scores: dict[str, object], fitted: FitResult, data: RunDat
     write_curve(fitted.curve, out)
 
 
+def _load_average(model: torch.nn.Module, fitted: FitResult, data: RunData, preset: Preset) -> None:
+    """Evaluate the mean of the kept checkpoints (§6.1); its validation loss joins the learning curve."""
+    assert fitted.checkpoints is not None
+    model.load_state_dict(fitted.checkpoints.average())
+    fitted.curve.append({"step": fitted.steps,
+                         "averaged_valid_loss": validation_loss(model, data.valid, preset.max_tokens)})
+
+
+def _averaged(fitted: FitResult) -> int:
+    return len(fitted.checkpoints.snapshots) if fitted.checkpoints is not None else 1
+
+
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run with ``count`` torch intra-op threads, restoring the caller's setting afterwards."""
@@ -119,9 +131,11 @@ def _train_and_evaluate(options: RunOptions, preset: Preset, echo: Callable[[str
     model = (options.model_factory or partial(build_model, options.variant))(config, device)
     fitted = fit(model, data.train, data.valid, preset, options.seed, options.max_steps or preset.max_steps,
                  options.time_budget or preset.time_budget, options.progress)
+    if fitted.checkpoints is not None:
+        _load_average(model, fitted, data, preset)
     scores, hypotheses = _evaluate(model, data, echo)
     scores.update(train_seconds=fitted.seconds, total_seconds=time.perf_counter() - began, steps=fitted.steps,
-                  stopped_by=fitted.stopped_by, device=str(device), threads=torch.get_num_threads(),
+                  stopped_by=fitted.stopped_by, averaged_checkpoints=_averaged(fitted), device=str(device), threads=torch.get_num_threads(),
                   seed=options.seed, preset=preset.name, variant=options.variant, vocab=data.vocab.size,
                   train_pairs=len(data.train), test_pairs=len(data.test), deviations=recipe_deviations(preset))
     _write(options.out or PROJECT_ROOT / "runs" / preset.name, scores, fitted, data, hypotheses)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from implementations.pytorch import Transformer, make_optimizer, noam_scheduler, train_step
+from transformer_spec.translation.averaging import Checkpoints
 from transformer_spec.translation.batching import Batch, Example, collate, token_batches
 from transformer_spec.translation.evaluate import validation_loss
 from transformer_spec.translation.presets import Preset
@@ -24,12 +25,13 @@ from transformer_spec.translation.vocab import PAD_ID
 
 @dataclass
 class FitResult:
-    """What a training loop did: updates, seconds, why it stopped, and the learning curve points."""
+    """What a training loop did: updates, seconds, why it stopped, the learning curve and the kept checkpoints."""
 
     steps: int = 0
     seconds: float = 0.0
     stopped_by: str = "max_steps"
     curve: list[dict[str, float]] = field(default_factory=list)
+    checkpoints: Optional[Checkpoints] = None  # set when the preset averages checkpoints (§6.1)
 
 
 def epoch_batches(examples: Sequence[Example], max_tokens: int, rng: np.random.Generator) -> Iterator[Batch]:
@@ -69,11 +71,16 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
     """Train ``model`` in place for ``max_steps`` updates or ``time_budget`` seconds, whichever ends first.
 
     Logs loss, learning rate and tokens/s every ``preset.log_every`` steps and
-    the validation loss every ``preset.eval_every`` steps and at the end.
+    the validation loss every ``preset.eval_every`` steps and at the end.  When
+    the preset averages checkpoints, snapshots every ``preset.checkpoint_every``
+    steps and at the last step are kept in ``FitResult.checkpoints``; ``model``
+    itself keeps its last weights.
     """
-    optimizer = make_optimizer(model.parameters())
+    optimizer = make_optimizer(model.parameters(), lr=preset.lr_scale)  # LambdaLR multiplies Eq. (3) by it
     scheduler = noam_scheduler(optimizer, model.config.d_model, model.config.warmup_steps)
     device, result = model.embedding.device, FitResult()
+    if preset.average_last > 1:
+        result.checkpoints = Checkpoints(preset.average_last)
     batches = epoch_batches(train, preset.max_tokens, np.random.default_rng(seed))
     start, throughput = time.perf_counter(), _Throughput()
     with _progress(preset, max_steps, progress) as bar:
@@ -91,9 +98,13 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
             bar.update(1)
             if result.steps % preset.log_every == 0:
                 _log(result, bar, float(loss), lr, throughput.read(), time.perf_counter() - start)
+            if result.checkpoints is not None and result.steps % preset.checkpoint_every == 0:
+                result.checkpoints.write(model, result.steps)
             if result.steps % preset.eval_every == 0:
                 result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
     result.seconds = time.perf_counter() - start
+    if result.checkpoints is not None:
+        result.checkpoints.write(model, result.steps)
     if result.steps % preset.eval_every:
         result.curve.append({"step": result.steps, "valid_loss": validation_loss(model, valid, preset.max_tokens)})
     return result
