@@ -54,8 +54,9 @@ def test_shift_by_k_is_a_fixed_rotation(checker: Checker, d_model: int, k: int) 
 
 
 def test_distinct_positions_get_distinct_codes(checker: Checker) -> None:
+    """Every position up to 2048 has its own code (positions counted in low precision collide)."""
     n = 2048
-    pe = _pe(checker, n, 64)
+    pe = as_numpy(checker.call_deterministic(CLAUSE, "positional_encoding", n, 64))
     sq = (pe ** 2).sum(axis=1)
     dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * pe @ pe.T, 0.0)) + np.eye(n) * 1e9
     i, j = np.unravel_index(np.argmin(dist), dist.shape)

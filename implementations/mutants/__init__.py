@@ -21,6 +21,7 @@ from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
 from transformer_spec.harness.target import Target
+import torch
 from torch import nn
 
 Patch = tuple[Any, str, Any]  # (module or class, attribute, replacement)
@@ -136,10 +137,15 @@ ZOO: tuple[Mutant, ...] = (
            ((fn, "sinusoidal_encoding", broken.sinusoid_with(swap=True)),)),
     Mutant("pe-halves", "3.5/positional-encoding", "all sines then all cosines instead of interleaved",
            ((fn, "sinusoidal_encoding", broken.sinusoid_with(halves=True)),)),
+    Mutant("pe-positions-bfloat16", "3.5/positional-encoding",
+           "positions counted in bfloat16: from 256 on, neighbouring positions share one code",
+           ((fn, "sinusoidal_encoding", broken.sinusoid_with(position_dtype=torch.bfloat16)),)),
     Mutant("pre-norm", "3.1/residual-post-norm", "pre-norm residual presented as the paper's post-norm",
            ((fn, "sublayer_connection", broken.sublayer_always_pre_norm),)),
     Mutant("unbiased-layer-norm", "3.1/layer-norm", "LayerNorm with the unbiased std and eps outside the root",
            ((fn, "layer_norm", broken.layer_norm_unbiased),)),
+    Mutant("batch-norm", "3.1/layer-norm", "BatchNorm in place of LayerNorm: each feature normalised over the batch",
+           ((fn, "layer_norm", broken.layer_norm_over_batch),)),
     Mutant("dropout-in-eval", "5.4/dropout", "dropout active in evaluation and ignoring the given masks",
            ((fn, "dropout", broken.dropout_always_random),)),
     Mutant("smoothing-on-padding", "5.4/label-smoothing", "label smoothing spreads mass onto the padding class",

@@ -47,11 +47,13 @@ def concat_heads_reversed(x: Tensor) -> Tensor:
     return fn.concat_heads(x.flip(1))  # head h lands where head 1 belongs
 
 
-def sinusoid_with(exponent_uses_i: bool = False, swap: bool = False, halves: bool = False) -> Callable[..., Tensor]:
-    """PE with i instead of 2i in the exponent, sin and cos swapped, or sin/cos halves concatenated."""
+def sinusoid_with(exponent_uses_i: bool = False, swap: bool = False, halves: bool = False,
+                  position_dtype: torch.dtype = torch.float64) -> Callable[..., Tensor]:
+    """PE with i instead of 2i in the exponent, sin and cos swapped, sin/cos halves concatenated, or the
+    positions counted in a low-precision ``position_dtype``."""
 
     def encoding(seq_len: int, d_model: int, device: Any = None, dtype: Any = None) -> Tensor:
-        pos = torch.arange(seq_len, dtype=torch.float64, device=device)[:, None]  # (seq_len, 1)
+        pos = torch.arange(seq_len, device=device).to(position_dtype).double()[:, None]  # (seq_len, 1)
         i = torch.arange(0, d_model, 2, dtype=torch.float64, device=device)[None, :]  # (1, ceil(d_model / 2))
         angle = pos / torch.pow(10000.0, (i / 2 if exponent_uses_i else i) / d_model)
         first, second = (torch.cos, torch.sin) if swap else (torch.sin, torch.cos)
@@ -67,6 +69,12 @@ def sinusoid_with(exponent_uses_i: bool = False, swap: bool = False, halves: boo
 
 def embed_unscaled(tokens: Tensor, embedding: Tensor) -> Tensor:
     return F.embedding(tokens, embedding)  # the bug: no * sqrt(d_model)
+
+
+def layer_norm_over_batch(x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tensor:
+    dims = tuple(range(x.dim() - 1))  # the bug: BatchNorm statistics, per feature over (batch, seq), not per row
+    mean, var = x.mean(dims, keepdim=True), x.var(dims, unbiased=False, keepdim=True)
+    return scale * (x - mean) / torch.sqrt(var + eps) + bias
 
 
 def layer_norm_unbiased(x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tensor:
