@@ -14,6 +14,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+import torch
+from torch import nn
+
 from implementations.adapters import ours
 from implementations.mutants import broken, wiring
 from implementations.pytorch import decoding
@@ -21,8 +24,6 @@ from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
 from transformer_spec.harness.target import Target
-import torch
-from torch import nn
 
 Patch = tuple[Any, str, Any]  # (module or class, attribute, replacement)
 

@@ -86,16 +86,17 @@ def _write(out: Path, scores: dict[str, object], fitted: FitResult, data: RunDat
     write_curve(fitted.curve, out)
 
 
-def _load_average(model: torch.nn.Module, fitted: FitResult, data: RunData, preset: Preset) -> None:
-    """Evaluate the mean of the kept checkpoints (§6.1); its validation loss joins the learning curve."""
-    assert fitted.checkpoints is not None
+def _average_checkpoints(model: torch.nn.Module, fitted: FitResult, data: RunData, preset: Preset) -> int:
+    """Load the mean of the kept checkpoints (§6.1) into ``model``; its validation loss joins the learning curve.
+
+    Returns how many checkpoints were averaged (1: the model keeps its last weights).
+    """
+    if fitted.checkpoints is None:
+        return 1
     model.load_state_dict(fitted.checkpoints.average())
     fitted.curve.append({"step": fitted.steps,
                          "averaged_valid_loss": validation_loss(model, data.valid, preset.max_tokens)})
-
-
-def _averaged(fitted: FitResult) -> int:
-    return len(fitted.checkpoints.snapshots) if fitted.checkpoints is not None else 1
+    return len(fitted.checkpoints.snapshots)
 
 
 @contextmanager
@@ -131,12 +132,12 @@ def _train_and_evaluate(options: RunOptions, preset: Preset, echo: Callable[[str
     model = (options.model_factory or partial(build_model, options.variant))(config, device)
     fitted = fit(model, data.train, data.valid, preset, options.seed, options.max_steps or preset.max_steps,
                  options.time_budget or preset.time_budget, options.progress)
-    if fitted.checkpoints is not None:
-        _load_average(model, fitted, data, preset)
+    averaged = _average_checkpoints(model, fitted, data, preset)
     scores, hypotheses = _evaluate(model, data, echo)
     scores.update(train_seconds=fitted.seconds, total_seconds=time.perf_counter() - began, steps=fitted.steps,
-                  stopped_by=fitted.stopped_by, averaged_checkpoints=_averaged(fitted), device=str(device), threads=torch.get_num_threads(),
-                  seed=options.seed, preset=preset.name, variant=options.variant, vocab=data.vocab.size,
-                  train_pairs=len(data.train), test_pairs=len(data.test), deviations=recipe_deviations(preset))
+                  stopped_by=fitted.stopped_by, averaged_checkpoints=averaged, device=str(device),
+                  threads=torch.get_num_threads(), seed=options.seed, preset=preset.name, variant=options.variant,
+                  vocab=data.vocab.size, train_pairs=len(data.train), test_pairs=len(data.test),
+                  deviations=recipe_deviations(preset))
     _write(options.out or PROJECT_ROOT / "runs" / preset.name, scores, fitted, data, hypotheses)
     return scores
