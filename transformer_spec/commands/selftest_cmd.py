@@ -1,8 +1,9 @@
 """``transformer-spec selftest``: the suite proves its strength on the mutant zoo.
 
 Runs the spec suite on every mutant (only the tests of the clause each one is
-designed to break, unless ``--all-clauses``) and on the shipped correct
-implementations, prints the kill matrix (mutant x clause) and writes it as
+designed to break, unless ``--all-clauses``), on the shipped correct
+implementations and on the correct variants of ``implementations/variants`` (the
+clauses each names), prints the kill matrix (mutant x clause) and writes it as
 ``kill-matrix.json`` beside the run's report.  Exit 0 when every mutant is
 killed by its clause and no correct implementation fails; 1 otherwise.
 """
@@ -16,6 +17,7 @@ import pytest
 
 import spec_tests
 from implementations.mutants import MUTANTS
+from implementations.variants import VARIANTS
 from reference.errors import SpecUsageError
 from transformer_spec.harness.loading import BUILTIN
 from transformer_spec.report.status import FAILING
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         raise SpecUsageError("--mutant", unknown[0], f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
     mutants = args.mutant or sorted(MUTANTS)
-    impls = [f"mutant:{m}" for m in mutants] + ([] if args.mutants_only else list(BUILTIN))
+    correct = [*BUILTIN, *(f"variant:{v}" for v in sorted(VARIANTS))]
+    impls = [f"mutant:{m}" for m in mutants] + ([] if args.mutants_only else correct)
     argv = [str(Path(spec_tests.__file__).parent), "-p", "transformer_spec.pytest_plugin",
             "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-q", "--no-training",
             "-n", args.workers, "--device", "cpu", "--hypothesis-profile", "mutants",

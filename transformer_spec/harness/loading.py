@@ -24,6 +24,7 @@ BUILTIN: dict[str, str] = {
 """The shipped adapters, by registered name."""
 
 MUTANT_PREFIX = "mutant:"
+VARIANT_PREFIX = "variant:"
 
 
 def registered() -> dict[str, str]:
@@ -36,7 +37,7 @@ def registered() -> dict[str, str]:
 
 def resolved_target(spec: str) -> str:
     """Where ``spec`` points: ``module:attr``, ``file.py:attr`` or ``mutant:<name>``."""
-    if spec.startswith(MUTANT_PREFIX):
+    if spec.startswith((MUTANT_PREFIX, VARIANT_PREFIX)):
         return spec
     names = registered()
     if spec in names:
@@ -52,6 +53,14 @@ def _mutant(spec: str) -> Any:
     if name not in MUTANTS:
         raise SpecUsageError("--impl", spec, f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
     return MUTANTS[name]
+
+
+def _variant(spec: str) -> Any:
+    from implementations.variants import VARIANTS, variant_factory
+    name = spec[len(VARIANT_PREFIX):]
+    if name not in VARIANTS:
+        raise SpecUsageError("--impl", spec, f"no such variant (known: {', '.join(sorted(VARIANTS))})")
+    return variant_factory(name)
 
 
 def _import_attr(target: str, spec: str) -> Any:
@@ -95,7 +104,12 @@ def check_implementation(impl: Any, spec: str) -> Implementation:
 def load(spec: str, target: Target) -> Implementation:
     """The implementation named by ``spec``, built for ``target``, checked against the protocol."""
     target_ref = resolved_target(spec)
-    factory = _mutant(spec) if target_ref.startswith(MUTANT_PREFIX) else _import_attr(target_ref, spec)
+    if target_ref.startswith(MUTANT_PREFIX):
+        factory = _mutant(spec)
+    elif target_ref.startswith(VARIANT_PREFIX):
+        factory = _variant(spec)
+    else:
+        factory = _import_attr(target_ref, spec)
     if not callable(factory):
         raise SpecUsageError("--impl", spec, "must name a factory (usually a class) taking a Target")
     try:

@@ -1,0 +1,25 @@
+"""Correct variants: independent implementations that make other legitimate choices than ours.
+
+Mutants (``implementations/mutants``) prove that a test can fail; variants prove that it
+fails only what is wrong.  Each variant here is correct by the paper, but chooses where the
+paper is silent or the choice is harmless: pre-norm declared as a deviation, constants built
+in float32, a textbook beam search, PyTorch's label smoothing, a slow implementation, and so on.
+``--impl variant:<name>`` runs the suite on one; ``tests/test_variants.py`` requires every
+variant to conform (or deviate as declared) on the clauses it names in ``focus_clauses``.
+
+A variant is registered by name in :data:`VARIANTS` as ``"module:Factory"`` (a module of this
+package), so that importing the registry imports no variant.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+VARIANTS: dict[str, str] = {}
+"""Variant name -> ``module:Factory`` inside ``implementations.variants``."""
+
+
+def variant_factory(name: str) -> Any:
+    """The factory of the variant ``name`` (a KeyError for an unknown one)."""
+    module, _, attr = VARIANTS[name].partition(":")
+    return getattr(importlib.import_module(f"implementations.variants.{module}"), attr)
