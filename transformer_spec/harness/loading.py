@@ -4,15 +4,20 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from implementations.protocol import COMPONENTS, Implementation
+from implementations.protocol import COMPONENTS, Implementation, check_declarations
 from reference.config import TransformerConfig
 from reference.errors import SpecUsageError
 from transformer_spec.harness.target import Target
 
 ENTRY_POINT_GROUP = "transformer_spec.implementations"
+DEFAULT_IMPL = "transformer-spec"
+"""What ``--impl`` is when not given."""
 
 BUILTIN: dict[str, str] = {
     "transformer-spec": "implementations.adapters.ours:TransformerSpec",
@@ -63,41 +68,95 @@ def _variant(spec: str) -> Any:
     return variant_factory(name)
 
 
+def _module_from_file(path: Path, spec: str) -> ModuleType:
+    """Execute an adapter file as a module, registered in ``sys.modules`` (as dataclasses and pickling need)."""
+    if not path.is_file():
+        raise SpecUsageError("--impl", spec, f"file {path} does not exist")
+    module_spec = importlib.util.spec_from_file_location(f"transformer_spec_adapter_{path.stem}", path)
+    module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+    sys.modules[module.__name__] = module
+    module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def _import_attr(target: str, spec: str) -> Any:
     where, _, attr = target.rpartition(":")
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_file():
-            raise SpecUsageError("--impl", spec, f"file {where} does not exist")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
-        module_spec.loader.exec_module(module)  # type: ignore[union-attr]
-    else:
-        try:
-            module = importlib.import_module(where)
-        except ModuleNotFoundError as exc:
-            raise SpecUsageError("--impl", spec, f"module {exc.name!r} not found") from None
-        except Exception as exc:  # the user's module failed while importing
-            raise SpecUsageError("--impl", spec, f"importing {where} failed: {type(exc).__name__}: {exc}") from None
+    if not where or not attr:
+        raise SpecUsageError("--impl", spec, "give module:Factory or path/to/file.py:Factory, neither part empty")
+    try:
+        module = _module_from_file(Path(where), spec) if where.endswith(".py") else importlib.import_module(where)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not f"{where}.".startswith(f"{exc.name}."):
+            raise SpecUsageError("--impl", spec, f"importing {where} failed: {exc}") from None
+        raise SpecUsageError("--impl", spec, f"module {exc.name!r} not found") from None
+    except SpecUsageError:
+        raise
+    except Exception as exc:  # the user's module failed while importing, a syntax error included
+        raise SpecUsageError("--impl", spec, f"importing {where} failed: {type(exc).__name__}: {exc}") from None
     if not hasattr(module, attr):
         raise SpecUsageError("--impl", spec, f"module {where} has no attribute {attr!r}")
     return getattr(module, attr)
 
 
-def check_implementation(impl: Any, spec: str) -> Implementation:
-    """Raise a usage error unless ``impl`` has the protocol's attributes and offered methods."""
-    if not isinstance(impl, Implementation):
-        raise SpecUsageError("--impl", spec, "is not an implementation (needs name, version, offers, deviations)")
-    unknown = set(impl.offers) - set(COMPONENTS)
+def _kind_of(default: object) -> tuple[tuple[type, ...], str]:
+    """The types a deviation of a config field with this default may take, and how to name them."""
+    if isinstance(default, bool):
+        return (bool,), "true or false"
+    if isinstance(default, int):
+        return (int,), "an integer"
+    if isinstance(default, float):
+        return (int, float), "a number"
+    return (str,), "a string"
+
+
+def _check_identity(impl: Any, spec: str) -> None:
+    for attribute in ("name", "version"):
+        value = getattr(impl, attribute)
+        if not isinstance(value, str) or not value:
+            raise SpecUsageError("--impl", spec, f"its {attribute} must be a non-empty string, not {value!r}")
+
+
+def _check_offers(impl: Any, spec: str) -> None:
+    offers = impl.offers
+    if isinstance(offers, (str, bytes)) or not isinstance(offers, Collection):
+        raise SpecUsageError("--impl", spec, "offers must be a set of component names such as "
+                                             f"frozenset({{'attention'}}), not {offers!r}")
+    unknown = [c for c in offers if not isinstance(c, str) or c not in COMPONENTS]
     if unknown:
-        raise SpecUsageError("--impl", spec, f"offers unknown components {sorted(unknown)}")
-    missing = [m for c in impl.offers for m in COMPONENTS[c] if not callable(getattr(impl, m, None))]
+        raise SpecUsageError("--impl", spec, f"offers unknown components {sorted(unknown, key=str)}")
+    missing = [m for c in offers for m in COMPONENTS[c] if not callable(getattr(impl, m, None))]
     if missing:
         raise SpecUsageError("--impl", spec, f"offers components without methods {missing}")
-    fields = set(TransformerConfig.__dataclass_fields__)
-    bad = set(impl.deviations) - fields
+
+
+def _check_deviations(impl: Any, spec: str) -> None:
+    """Deviations name config fields, with values of the field's type that the config accepts."""
+    deviations = impl.deviations
+    if not isinstance(deviations, Mapping):
+        raise SpecUsageError("--impl", spec, "deviations must be a mapping {config field: value} ({} for none), "
+                                             f"not {deviations!r}")
+    paper = TransformerConfig()
+    bad = [k for k in deviations if not isinstance(k, str) or k not in TransformerConfig.__dataclass_fields__]
     if bad:
-        raise SpecUsageError("--impl", spec, f"declares deviations of unknown config fields {sorted(bad)}")
+        raise SpecUsageError("--impl", spec, f"declares deviations of unknown config fields {sorted(bad, key=str)}")
+    for field, value in deviations.items():
+        types, kind = _kind_of(getattr(paper, field))
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise SpecUsageError("--impl", spec, f"declares the deviation {field}={value!r}, which should be {kind}")
+    try:
+        paper.replace(**deviations)
+    except SpecUsageError as exc:
+        raise SpecUsageError("--impl", spec, f"declares an impossible deviation: {exc}") from None
+
+
+def check_implementation(impl: Any, spec: str) -> Implementation:
+    """Raise a usage error unless ``impl`` has the protocol's attributes, of the right kinds, and offered methods."""
+    if not isinstance(impl, Implementation):
+        raise SpecUsageError("--impl", spec, "is not an implementation (needs name, version, offers, deviations)")
+    _check_identity(impl, spec)
+    _check_offers(impl, spec)
+    _check_deviations(impl, spec)
+    check_declarations(impl, spec)
     return impl
 
 

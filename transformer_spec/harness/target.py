@@ -1,15 +1,20 @@
-"""Where and in what precision an implementation runs: chosen by options, never by globals."""
+"""Where and in what precision an implementation runs: chosen by options, never by globals.
+
+torch is imported only when a target is resolved or used, so that the command line can name the
+choices (``--help``, option checks) without paying for it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from reference.errors import SpecUsageError
 
-DTYPES: dict[str, torch.dtype] = {
-    "float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-}
+if TYPE_CHECKING:
+    import torch
+
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+"""The floating dtypes a run can be asked for, by their torch names."""
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -22,10 +27,12 @@ class Target:
 
     @property
     def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
+        import torch
+        return getattr(torch, self.dtype)
 
     @property
     def torch_device(self) -> torch.device:
+        import torch
         return torch.device(self.device)
 
     @property
@@ -39,6 +46,9 @@ def resolve_target(device: str = "auto", dtype: str = "float64") -> Target:
         raise SpecUsageError("--device", device, f"choose one of {', '.join(DEVICES)}")
     if dtype not in DTYPES:
         raise SpecUsageError("--dtype", dtype, f"choose one of {', '.join(DTYPES)}")
+    if device == "cpu":
+        return Target(device, dtype)
+    import torch
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
