@@ -21,11 +21,11 @@ from implementations.protocol import Implementation
 from reference.errors import SpecUsageError
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import NonConformance
-from transformer_spec.harness.loading import load
+from transformer_spec.harness.loading import DEFAULT_IMPL, load
+from transformer_spec.harness.rerun import pytest_command
 from transformer_spec.harness.target import Target, resolve_target
 from transformer_spec.report.repro import safe_name
 
-DEFAULT_IMPL = "transformer-spec"
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
              HealthCheck.filter_too_much)
 
@@ -156,14 +156,5 @@ def save_inputs(item: pytest.Item) -> None:
 def reproduce_command(item: pytest.Item, spec: str | None) -> str:
     """One copy-paste command that reruns exactly this test on this implementation, device and dtype."""
     opts = item.config.option
-    parts = ["python -m pytest", f"'{item.nodeid}'", "-n 0"]
-    if spec:
-        parts.append(f"--impl '{spec}'")
-    parts += [f"--device {item.config.stash[TARGET_KEY].device}", f"--dtype {opts.dtype}"]
-    profile = getattr(opts, "hypothesis_profile", None)
-    if profile:
-        parts.append(f"--hypothesis-profile {profile}")
-    seed = getattr(opts, "hypothesis_seed", None)
-    if seed is not None:
-        parts.append(f"--hypothesis-seed {seed}")
-    return " ".join(parts)
+    return pytest_command(item.nodeid, spec, item.config.stash[TARGET_KEY].device, opts.dtype,
+                          getattr(opts, "hypothesis_profile", None), getattr(opts, "hypothesis_seed", None))

@@ -7,29 +7,23 @@ counterexamples, the environment manifest), ``rerun.sh`` with one command per fa
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import shutil
 from pathlib import Path
 from typing import Any
 
+from transformer_spec.harness.rerun import pytest_command
+from transformer_spec.harness.paths import inputs_path, safe_name
 from transformer_spec.report.atomic import write_text
 from transformer_spec.report.build import failing_entries
-
-
-def safe_name(text: str) -> str:
-    """``text`` as one path component: ``/`` becomes ``_``, anything unusual ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text.replace("/", "_")).strip("-") or "_"
 
 
 def rerun_command(test: dict[str, Any], impl: str, environment: dict[str, Any]) -> str:
     """The test's "Reproduce" command; for a test that left none (a crashed worker), one built from the run."""
     if test["reproduce"]:
         return str(test["reproduce"])
-    parts = ["python -m pytest", shlex.quote(test["nodeid"]), "-n 0", f"--impl {shlex.quote(impl)}",
-             f"--device {environment['device']}", f"--dtype {environment['dtype']}"]
-    profile = environment["hypothesis"]["profile"]
-    return " ".join(parts + ([f"--hypothesis-profile {profile}"] if profile else []))
+    return pytest_command(test["nodeid"], impl, environment["device"], environment["dtype"],
+                          environment["hypothesis"]["profile"])
 
 
 def write_bundles(report: dict[str, Any], directory: Path) -> list[Path]:
@@ -55,7 +49,7 @@ def write_bundles(report: dict[str, Any], directory: Path) -> list[Path]:
                                                    "one command per failing test", *cd, *commands]) + "\n")
         (bundle / "rerun.sh").chmod(0o755)
         for i, test in enumerate(failing):  # the inputs the implementation last got, saved by the spec plugin
-            saved = directory / "inputs" / f"{safe_name(test['nodeid'])}.npz"
+            saved = inputs_path(directory, test["nodeid"])
             if saved.is_file():
                 shutil.copyfile(saved, bundle / f"inputs-{i}.npz")
         bundles.append(bundle)
