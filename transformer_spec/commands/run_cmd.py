@@ -15,39 +15,30 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
-
 import spec_tests
 from reference.errors import SpecUsageError
-from transformer_spec.harness.loading import load
+from transformer_spec.commands.options import (distinct_implementations, existing_folder, k_expression, positive,
+                                                workers, writable_folder)
+from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.target import DEVICES, DTYPES, resolve_target
-from transformer_spec.pytest_plugin import DEFAULT_IMPL
 from transformer_spec.report.inputs import load_kill_matrix
-from transformer_spec.report.status import FAILING
-from transformer_spec.report.writer import read_report
 
 PROFILES = ("dev", "ci", "thorough")
 
 
-def _workers(value: str) -> str:
-    if value != "auto" and not (value.isdigit() and int(value) >= 0):
-        raise SpecUsageError("-n", value, "give a number of workers (0 runs without xdist) or auto")
-    return value
-
-
 def check_options(args: argparse.Namespace) -> None:
-    """Every check that needs no test to run: target, implementations, workers, time-out, paths."""
-    target = resolve_target(args.device, args.dtype)
-    for spec in dict.fromkeys(args.impl or [DEFAULT_IMPL]):
-        load(spec, target)
-    _workers(args.workers)
-    if args.timeout <= 0:
-        raise SpecUsageError("--timeout", str(args.timeout), "must be a positive number of seconds")
-    if args.report_dir.exists() and not args.report_dir.is_dir():
-        raise SpecUsageError("--report-dir", str(args.report_dir), "exists and is not a folder")
-    if args.training_dir is not None and not args.training_dir.is_dir():
-        raise SpecUsageError("--training-dir", str(args.training_dir), "is not a folder")
+    """Every check that needs no test to run, cheapest first; the report folder last, as checking creates it.
+
+    The number-valued options were checked by argparse.
+    """
+    if args.k:
+        k_expression(args.k)
+    existing_folder("--training-dir", args.training_dir)
     load_kill_matrix(args.kill_matrix)
+    target = resolve_target(args.device, args.dtype)
+    for spec in distinct_implementations(args.impl or [DEFAULT_IMPL]):
+        load(spec, target)
+    writable_folder("--report-dir", args.report_dir)
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
@@ -75,6 +66,9 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     check_options(args)
+    import pytest  # imported here, not above, so that --help and usage errors come fast
+    from transformer_spec.report.status import FAILING
+    from transformer_spec.report.writer import read_report
     args.report_dir.mkdir(parents=True, exist_ok=True)
     code = pytest.main(pytest_args(args))
     if code == pytest.ExitCode.USAGE_ERROR:
@@ -97,10 +91,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dtype", default="float64", help=f"{', '.join(DTYPES)} (default float64)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
                         help="where the reports go (default reports/)")
-    parser.add_argument("-n", dest="workers", default="2", metavar="N",
+    parser.add_argument("-n", dest="workers", type=workers, default="2", metavar="N",
                         help="pytest-xdist workers, a number or auto; 0 runs in this process (default 2)")
     parser.add_argument("--hypothesis-profile", choices=PROFILES, default="ci", help="default ci")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive(float), default=120.0, metavar="SECONDS",
                         help="time limit per test (default 120)")
     parser.add_argument("-k", default=None, metavar="EXPR", help="only tests matching this pytest -k expression")
     parser.add_argument("--no-training", action="store_true",

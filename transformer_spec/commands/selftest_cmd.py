@@ -13,19 +13,18 @@ import argparse
 import json
 from pathlib import Path
 
-import pytest
-
 import spec_tests
-from implementations.mutants import MUTANTS
-from implementations.variants import VARIANTS
 from reference.errors import SpecUsageError
+from transformer_spec.commands.options import workers, writable_folder
 from transformer_spec.harness.loading import BUILTIN
-from transformer_spec.report.status import FAILING
-from transformer_spec.report.writer import read_report
+
+# The mutant zoo, pytest and the report writer are imported by the functions that use them, so that
+# `transformer-spec --help` does not pay for torch and matplotlib.
 
 
 def kill_matrix(report: dict) -> dict[str, dict[str, str]]:
     """{mutant: {clause: status}} for the mutants in a report."""
+    from implementations.mutants import MUTANTS
     matrix: dict[str, dict[str, str]] = {}
     for entry in report["clauses"]:
         if entry["implementation"].startswith("mutant:") and entry["status"] != "not-applicable":
@@ -35,6 +34,8 @@ def kill_matrix(report: dict) -> dict[str, dict[str, str]]:
 
 def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
     """One row per mutant: its designated clause, whether it is killed there, and every clause that killed it."""
+    from implementations.mutants import MUTANTS
+    from transformer_spec.report.status import FAILING
     width = max(len(m) for m in matrix)
     rows = [f"{'mutant'.ljust(width)}  {'designated clause'.ljust(28)}  verdict   killed by"]
     for name, statuses in matrix.items():
@@ -46,9 +47,15 @@ def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from implementations.mutants import MUTANTS
     unknown = sorted(set(args.mutant or ()) - set(MUTANTS))
     if unknown:
         raise SpecUsageError("--mutant", unknown[0], f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
+    writable_folder("--report-dir", args.report_dir)
+    import pytest
+    from implementations.variants import VARIANTS
+    from transformer_spec.report.status import FAILING
+    from transformer_spec.report.writer import read_report
     mutants = args.mutant or sorted(MUTANTS)
     correct = [*BUILTIN, *(f"variant:{v}" for v in sorted(VARIANTS))]
     impls = [f"mutant:{m}" for m in mutants] + ([] if args.mutants_only else correct)
@@ -79,5 +86,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--mutants-only", action="store_true", help="leave out the shipped correct implementations")
     parser.add_argument("--report-dir", type=Path, default=Path("reports/selftest"), metavar="DIR",
                         help="where the run's report and kill-matrix.json go (default reports/selftest)")
-    parser.add_argument("-n", dest="workers", default="2", metavar="N", help="pytest-xdist workers (default 2)")
+    parser.add_argument("-n", dest="workers", type=workers, default="2", metavar="N",
+                        help="pytest-xdist workers, a number or auto; 0 runs in this process (default 2)")
     parser.set_defaults(handler=run)

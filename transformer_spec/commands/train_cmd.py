@@ -8,28 +8,29 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Callable
 
+from reference.errors import SpecUsageError
+from transformer_spec.commands.options import existing_folder, positive, writable_folder
 from transformer_spec.translation.presets import PRESETS
-from transformer_spec.translation.run import DEFAULT_CORPUS, RunOptions, train_and_evaluate
-from transformer_spec.translation.variants import VARIANTS
 
 SUMMARY_KEYS = ("bleu", "exact_match", "chrf", "greedy_bleu", "greedy_exact_match", "teacher_forced_accuracy",
                 "leak_check_passed", "train_seconds", "total_seconds", "steps", "stopped_by", "device", "threads",
                 "seed", "preset", "variant", "bleu_signature")
 
 
-def _positive(kind: type) -> Callable[[str], float | int]:
-    """An argparse type: a positive number of ``kind`` (argparse turns the error into a usage error)."""
-    def parse(text: str) -> float | int:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} is not positive")
-        return value
-    return parse
+def check_options(args: argparse.Namespace) -> None:
+    """What can be checked before training: the model variant and the folders (``--out`` is created)."""
+    from transformer_spec.translation.variants import VARIANTS
+    if args.variant not in VARIANTS:
+        raise SpecUsageError("--variant", args.variant, f"choose one of {', '.join(VARIANTS)}")
+    existing_folder("--corpus", args.corpus)
+    if args.out is not None:
+        writable_folder("--out", args.out)
 
 
 def run(args: argparse.Namespace) -> int:
+    from transformer_spec.translation.run import RunOptions, train_and_evaluate
+    check_options(args)
     options = RunOptions(preset=args.preset, seed=args.seed, device=args.device, corpus=args.corpus,
                          time_budget=args.time_budget, max_steps=args.max_steps, out=args.out, variant=args.variant,
                          progress=not args.no_progress, threads=args.threads)
@@ -44,15 +45,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of data, weights, dropout and batch order")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--corpus", type=Path, default=None,
-                        help=f"directory of <split>.<lang>[.gz] files (default {DEFAULT_CORPUS})")
-    parser.add_argument("--time-budget", type=_positive(float), default=None,
+                        help="directory of <split>.<lang>[.gz] files (default: ../shared/data/multi30k "
+                             "from the project's folder)")
+    parser.add_argument("--time-budget", type=positive(float), default=None,
                         help="seconds of training (default: the preset's)")
-    parser.add_argument("--max-steps", type=_positive(int), default=None,
+    parser.add_argument("--max-steps", type=positive(int), default=None,
                         help="most training updates (default: the preset's)")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default runs/<preset>)")
-    parser.add_argument("--threads", type=_positive(int), default=None,
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: runs/<preset> in the project's folder)")
+    parser.add_argument("--threads", type=positive(int), default=None,
                         help="torch CPU threads (default: the preset's)")
-    parser.add_argument("--variant", choices=tuple(VARIANTS), default="paper",
-                        help="an ablated model for negative controls (default: the paper's model)")
+    parser.add_argument("--variant", default="paper", metavar="NAME",
+                        help="an ablated model for negative controls, named in transformer_spec/translation/variants.py "
+                             "(default: paper, the paper's model)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
