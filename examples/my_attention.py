@@ -1,7 +1,7 @@
 """A small self-written attention module and its transformer-spec adapter.
 
 Validate it with ``transformer-spec run --impl examples/my_attention.py:MyAdapter``
-(see docs/validate-your-own.md).
+(the guide is the README's "Validate your own implementation" section).
 """
 from __future__ import annotations
 
