@@ -22,7 +22,7 @@ from reference.errors import SpecUsageError
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import NonConformance
 from transformer_spec.harness.loading import DEFAULT_IMPL, load
-from transformer_spec.harness.rerun import pytest_command
+from transformer_spec.harness.rerun import rerun_command_line
 from transformer_spec.harness.target import Target, resolve_target
 from transformer_spec.report.repro import safe_name
 
@@ -156,5 +156,6 @@ def save_inputs(item: pytest.Item) -> None:
 def reproduce_command(item: pytest.Item, spec: str | None) -> str:
     """One copy-paste command that reruns exactly this test on this implementation, device and dtype."""
     opts = item.config.option
-    return pytest_command(item.nodeid, spec, item.config.stash[TARGET_KEY].device, opts.dtype,
-                          getattr(opts, "hypothesis_profile", None), getattr(opts, "hypothesis_seed", None))
+    return rerun_command_line(item.nodeid, spec, item.config.stash[TARGET_KEY].device, opts.dtype,
+                              getattr(opts, "hypothesis_profile", None), getattr(opts, "hypothesis_seed", None),
+                              item.config.rootpath)

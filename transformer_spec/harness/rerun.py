@@ -1,13 +1,13 @@
 """The one command that reruns a test as it ran: same interpreter, same adapter, same environment.
 
-It must work from another folder (``rerun.sh`` first changes into the project) and from another
-shell, so a file adapter's path is made absolute, the interpreter is the one that ran the suite
-(``sys.executable``), and environment variables are carried: every ``TRANSFORMER_SPEC_*`` variable
-that was set, and every variable the adapter's own module reads by a literal name
-(``os.environ["X"]``, ``os.environ.get("X")``, ``os.getenv("X")``) that was set.  Only the
-adapter's module is read, not what it imports.  A variable whose name suggests a secret (token,
-password, key ...) is not written out: the command asks for it (``X="${X:?}"``), so that a rerun in
-a shell without it stops and names it.
+It must work from another folder and from another shell, so the test file and a file adapter's
+path are made absolute (the test's id, which holds the ``--impl`` value, follows), the interpreter
+is the one that ran the suite (``sys.executable``), and environment variables are carried: every
+``TRANSFORMER_SPEC_*`` variable that was set, and every variable the adapter's own module reads by
+a literal name (``os.environ["X"]``, ``os.environ.get("X")``, ``os.getenv("X")``) that was set.
+Only the adapter's module is read, not what it imports.  A variable whose name suggests a secret
+(token, password, key ...) is not written out: the command asks for it (``X="${X:?}"``), so that a
+rerun in a shell without it stops and names it.
 """
 from __future__ import annotations
 
@@ -59,12 +59,23 @@ def _assignment(name: str, value: str) -> str:
     return f'{name}="${{{name}:?}}"' if _SECRET.search(name) else f"{name}={shlex.quote(value)}"
 
 
-def pytest_command(nodeid: str, spec: str | None, device: str, dtype: str, profile: str | None = None,
-                   seed: object = None) -> str:
-    """One shell command, run from the project's root, that reruns test ``nodeid`` on ``spec``, ``device`` and ``dtype``."""
+def _test_argument(nodeid: str, spec: str | None, rootdir: Path | None) -> str:
+    """``nodeid`` with its file under ``rootdir`` when given, and ``spec`` in its parameters made portable, as the
+    rerun passes ``--impl`` (the test's id holds the ``--impl`` value it ran with)."""
+    path, sep, rest = nodeid.partition("::")
+    name, bracket, params = rest.partition("[")
+    if spec:
+        params = params.replace(spec, portable_spec(spec))
+    return f"{rootdir / path if rootdir else path}{sep}{name}{bracket}{params}"
+
+
+def rerun_command_line(nodeid: str, spec: str | None, device: str, dtype: str, profile: str | None = None,
+                   seed: object = None, rootdir: Path | None = None) -> str:
+    """One shell command that reruns test ``nodeid`` on ``spec``, ``device`` and ``dtype``: from any folder when
+    the project's ``rootdir`` is given, else from that folder."""
     environment = carried_environment(spec) if spec else {}
     parts = [*(_assignment(n, v) for n, v in environment.items()), shlex.quote(sys.executable), "-m pytest",
-             shlex.quote(nodeid), "-n 0"]
+             shlex.quote(_test_argument(nodeid, spec, rootdir)), "-n 0"]
     if spec:
         parts.append(f"--impl {shlex.quote(portable_spec(spec))}")
     parts += [f"--device {device}", f"--dtype {dtype}"]

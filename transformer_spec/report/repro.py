@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from transformer_spec.harness.rerun import pytest_command
+from transformer_spec.harness.rerun import rerun_command_line
 from transformer_spec.harness.paths import inputs_path, safe_name
 from transformer_spec.report.atomic import write_text
 from transformer_spec.report.build import failing_entries
@@ -22,8 +22,8 @@ def rerun_command(test: dict[str, Any], impl: str, environment: dict[str, Any]) 
     """The test's "Reproduce" command; for a test that left none (a crashed worker), one built from the run."""
     if test["reproduce"]:
         return str(test["reproduce"])
-    return pytest_command(test["nodeid"], impl, environment["device"], environment["dtype"],
-                          environment["hypothesis"]["profile"])
+    return rerun_command_line(test["nodeid"], impl, environment["device"], environment["dtype"],
+                              environment["hypothesis"]["profile"])
 
 
 def write_bundles(report: dict[str, Any], directory: Path) -> list[Path]:
