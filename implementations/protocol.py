@@ -61,10 +61,28 @@ dropout ``config.dropout``).  A component an implementation does not offer
 is reported ``not-applicable``; so is a call that raises :class:`Unsupported`
 (an offered component that cannot express these particular arguments, e.g.
 ``torch.nn.MultiheadAttention`` with d_k != d_model / heads).
+
+Optional declarations:
+
+- ``shapes``: a :class:`Shapes` saying up front which configurations the
+  implementation can express (default :data:`ANY_SHAPE`).  The suite's
+  strategies then draw only those, instead of drawing shapes the implementation
+  rejects as :class:`Unsupported` (checked when the implementation is loaded,
+  :func:`check_declarations`).
+- ``differentiable`` (bool) and ``focus_clauses`` (frozenset of clause ids, mutants and variants).
+
+Adapters that run a module on canonical weights must check them first: every
+module parameter gets a weight of exactly its shape, and none is left to the
+module's own initial value (``implementations.adapters._convert.run_with``);
+a mismatch raises :class:`ParameterMismatch`.
 """
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+
+from reference.errors import SpecUsageError
 
 COMPONENTS: dict[str, tuple[str, ...]] = {
     "attention": ("attention",),
@@ -110,3 +128,43 @@ class Unsupported(Exception):
 
     The message says what is missing, e.g. ``"nn.MultiheadAttention needs d_k = d_v = d_model / heads"``.
     """
+
+
+class ParameterMismatch(Exception):
+    """The canonical weights do not fit the module's parameters (a missing, extra or differently shaped one).
+
+    The message names the parameter, e.g. ``"norm1.scale has shape (), but the canonical tree
+    has (d_model,)=(8,)"``: the module cannot hold the paper's parameters (§3).
+    """
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """The configurations an implementation can express, declared up front as its ``shapes`` attribute.
+
+    Paper: §3.2.2 has h heads of width d_k = d_v = d_model / h, but any d_k, d_v is well defined.
+    ``heads_divide_d_model=True`` declares that only d_k = d_v = d_model / heads is expressible
+    (fused attention such as ``torch.nn.MultiheadAttention``); the strategies then draw only those.
+    """
+
+    heads_divide_d_model: bool = False
+
+
+ANY_SHAPE = Shapes()
+"""The default declaration: every positive d_model, d_ff, heads, d_k, d_v."""
+
+
+def declared_shapes(impl: object) -> Shapes:
+    """The ``shapes`` an implementation declares (:data:`ANY_SHAPE` when it declares none).
+
+    Read statically, so a wrapper whose ``__getattr__`` forwards methods is not mistaken for a declaration.
+    """
+    return inspect.getattr_static(impl, "shapes", ANY_SHAPE)
+
+
+def check_declarations(impl: object, spec: str) -> None:
+    """Raise a usage error (``--impl spec``) unless the optional declarations have their documented types."""
+    shapes = declared_shapes(impl)
+    if not isinstance(shapes, Shapes):
+        raise SpecUsageError("--impl", spec, f"declares shapes = {shapes!r}, which is not an "
+                                             "implementations.protocol.Shapes")

@@ -4,6 +4,10 @@ Arrays are not drawn element by element: a case draws sizes and a seed, and
 builds its arrays with NumPy's seeded generator.  Shrinking then goes to the
 smallest sizes, and a falsifying example prints as a readable case that
 reproduces exactly.
+
+Model cases draw only configurations the implementation under test declares it
+can express (``implementations.protocol.Shapes``): a test draws them with
+``data.draw(model_cases(checker.impl, ...))`` from ``@given(data=st.data())``.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
+from implementations.protocol import ANY_SHAPE, Shapes, declared_shapes
 from reference.config import TransformerConfig
 from reference.params import Params, init_params
 
@@ -100,28 +105,49 @@ class ModelCase:
         return np.random.default_rng(self.seed + salt).normal(size=(self.batch, seq, self.config.d_model))
 
 
-@st.composite
-def configs(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2)) -> TransformerConfig:
-    """Tiny configurations with heads, d_k, d_v, d_ff, d_model and vocab all different.
+SHAPE_KINDS: dict[str, str] = {
+    "distinct": "heads, d_k, d_v, d_model, d_ff and vocab all different, so no two axes can be swapped unnoticed",
+    "heads-divide": "d_k = d_v = d_model / heads, the only shape fused attention such as nn.MultiheadAttention has",
+    "paper": "the paper's ratios (§3.2.2, §3.3): 8 heads of width d_k = d_v = d_model / 8, d_ff = 4 d_model",
+}
+"""The kinds of configuration :func:`configs` draws, with what each is for."""
 
-    One draw in four instead has the paper's d_k = d_v = d_model / heads, the only shape that fused
-    kernels such as ``torch.nn.MultiheadAttention`` express; they reject the others as Unsupported.
+
+def shape_kinds(shapes: Shapes) -> tuple[str, ...]:
+    """The kinds an implementation declaring ``shapes`` can express; shrinking goes to the first."""
+    return ("heads-divide", "paper") if shapes.heads_divide_d_model else ("distinct", "distinct", "heads-divide", "paper")
+
+
+@st.composite
+def configs(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2), shapes: Shapes = ANY_SHAPE) -> TransformerConfig:
+    """Tiny configurations of the kinds in :data:`SHAPE_KINDS` that ``shapes`` allows.
+
+    An implementation with every shape gets half its draws with all sizes different, a quarter with
+    d_k = d_v = d_model / heads and a quarter at the paper's ratios; one that declares
+    ``heads_divide_d_model`` gets only the last two, instead of rejecting the rest as Unsupported.
     """
-    if draw(st.integers(0, 3), label="paper's d_k = d_v = d_model / heads") == 0:
-        heads, d_k = draw(distinct_sizes(2, 2, 4), label="heads, d_k")
+    kind = draw(st.sampled_from(shape_kinds(shapes)), label="shape kind")
+    if kind == "paper":
+        heads, d_k = 8, draw(st.sampled_from((2, 3)), label="d_k")
         d_v, d_model = d_k, heads * d_k
+        d_ff = 4 * d_model
     else:
-        heads, d_k, d_v = draw(distinct_sizes(3, 1, 5), label="heads, d_k, d_v")
-        d_model = draw(st.integers(6, 12).filter(lambda d: d not in (heads, d_k, d_v)), label="d_model")
-    d_ff = draw(st.integers(13, 20), label="d_ff")
-    vocab = draw(st.integers(21, 29), label="vocab")
+        if kind == "heads-divide":
+            heads, d_k = draw(distinct_sizes(2, 2, 4), label="heads, d_k")
+            d_v, d_model = d_k, heads * d_k
+        else:
+            heads, d_k, d_v = draw(distinct_sizes(3, 1, 5), label="heads, d_k, d_v")
+            d_model = draw(st.integers(6, 12).filter(lambda d: d not in (heads, d_k, d_v)), label="d_model")
+        d_ff = draw(st.integers(13, 20), label="d_ff")
+    vocab = draw(st.integers(21, 29).filter(lambda v: v != d_model), label="vocab")
     return TransformerConfig(layers=draw(st.sampled_from(layers), label="layers"), d_model=d_model, d_ff=d_ff,
                              heads=heads, d_k=d_k, d_v=d_v, vocab=vocab, warmup_steps=10)
 
 
 @st.composite
-def model_cases(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2), padded: bool = True) -> ModelCase:
-    config = draw(configs(layers), label="config")
+def model_cases(draw: st.DrawFn, impl: object = None, layers: tuple[int, ...] = (1, 2),
+                padded: bool = True) -> ModelCase:
+    """A :class:`ModelCase` in a configuration ``impl`` declares it can express (``checker.impl``; None: any)."""
+    config = draw(configs(layers, declared_shapes(impl)), label="config")
     batch, seq_src, seq_tgt = draw(distinct_sizes(3, 1, 6), label="batch, seq_src, seq_tgt")
     return ModelCase(config, batch, seq_src, seq_tgt, draw(SEEDS, label="seed"), padded)
-

@@ -1,4 +1,4 @@
-"""Conversions shared by the adapters around ``torch.nn`` attention: masks, weights, shape limits.
+"""Conversions shared by the adapters: masks, weights, shape limits, and running a module on canonical weights.
 
 The protocol's masks use True = may attend; ``nn.MultiheadAttention`` and
 ``nn.Transformer`` use True = may *not* attend and want one mask per
@@ -7,6 +7,10 @@ W^Q, W^K, W^V as rows grouped by head, which only exists when
 d_k = d_v = d_model / heads.  Their inference "fast path" treats a fully
 masked query differently from the ordinary path (NaN instead of zeros in
 torch 2.13), so the adapters always take the ordinary one.
+
+``torch.func.functional_call`` substitutes whatever tensors it is given and
+quietly keeps the module's own value for any parameter it is not given, so
+:func:`run_with` first checks the weights against the module's parameters.
 """
 from __future__ import annotations
 
@@ -18,9 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from implementations.protocol import Unsupported
+from implementations.protocol import ParameterMismatch, Unsupported
 from implementations.pytorch.canonical import heads_to_rows
-from reference.config import FullyMasked
+from reference.config import FullyMasked, TransformerConfig
 from transformer_spec.harness.target import Target
 
 
@@ -81,11 +85,48 @@ def _fastpath_disabled() -> Iterator[None]:
         torch.backends.mha.set_fastpath_enabled(before)
 
 
-def run_with(module: nn.Module, weights: Mapping[str, Tensor], *args: Tensor, **kwargs: Any) -> Any:
+def dims_of(config: TransformerConfig) -> dict[str, int]:
+    """The named dimensions of ``config`` (docs/conventions.md), to name the axes of parameter shapes."""
+    return {d: getattr(config, d) for d in ("vocab", "d_model", "d_ff", "heads", "d_k", "d_v")}
+
+
+def _shape_text(shape: torch.Size, dims: Mapping[str, int]) -> str:
+    """``(d_model,)=(8,)`` where every size is exactly one named dimension, else just ``(8,)``."""
+    sizes = tuple(shape)
+    names = [[d for d, n in dims.items() if n == size] for size in sizes]
+    if not sizes or any(len(found) != 1 for found in names):
+        return str(sizes)
+    return f"({', '.join(found[0] for found in names)}{',' if len(sizes) == 1 else ''})={sizes}"
+
+
+def check_weights(module: nn.Module, weights: Mapping[str, Tensor], dims: Mapping[str, int]) -> None:
+    """Raise :class:`ParameterMismatch` unless ``weights`` gives every parameter of ``module``, at its shape.
+
+    A weight the module has no parameter for, a parameter no weight reaches (functional_call would
+    keep its own initial value), or a shape that differs (functional_call would broadcast a (d_model,)
+    gain into a scalar one without a word) means the module cannot hold the paper's parameters.
+    Tied parameters count once, under their first name, as ``named_parameters`` lists them.
+    """
+    own = dict(module.named_parameters())
+    missing, extra = sorted(own.keys() - weights.keys()), sorted(weights.keys() - own.keys())
+    if missing or extra:
+        problems = [f"no weight for the module's parameters {missing}"] if missing else []
+        problems += [f"weights for {extra}, which the module does not have"] if extra else []
+        raise ParameterMismatch(f"the canonical tree gives {' and '.join(problems)}")
+    for name, param in own.items():
+        if weights[name].shape != param.shape:
+            raise ParameterMismatch(f"{name} has shape {_shape_text(param.shape, dims)}, but the canonical tree has "
+                                    f"{_shape_text(weights[name].shape, dims)}")
+
+
+def run_with(module: nn.Module, weights: Mapping[str, Tensor], dims: Mapping[str, int], *args: Any,
+             **kwargs: Any) -> Any:
     """``module(*args, **kwargs)`` with ``weights`` in place of its parameters, off the inference fast path.
 
+    The weights are checked first (:func:`check_weights`; ``dims`` names the axes in its message).
     Every call takes the same code path whether or not gradients are wanted, so
     value and gradient tests see one behaviour.
     """
+    check_weights(module, weights, dims)
     with _fastpath_disabled():
         return functional_call(module, dict(weights), args, kwargs)

@@ -1,9 +1,11 @@
 """``--impl transformer-spec``: the project's own PyTorch model (implementations/pytorch) behind the protocol.
 
-Components run through the real modules with ``torch.func.functional_call``:
-the canonical tree is converted to the modules' parameter names with
-differentiable operations, so gradients flow back to the parameters the suite
-passes in.  Decoding and training load the tree into a cached module.
+Components run through the real modules with ``torch.func.functional_call``
+(``_convert.run_with``): the canonical tree is converted to the modules'
+parameter names with differentiable operations, so gradients flow back to the
+parameters the suite passes in, and every module parameter must receive a
+weight of its own shape (a scalar LayerNorm gain is an error, not a broadcast).
+Decoding and training load the tree into a cached module.
 """
 from __future__ import annotations
 
@@ -11,15 +13,15 @@ from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call
 
+from implementations.adapters._convert import dims_of, run_with
 from implementations.protocol import Unsupported
 from implementations.pytorch import (Transformer, beam_search, export_canonical, greedy_decode, label_smoothed_loss,
                                      load_canonical, make_optimizer, noam_scheduler, train_step)
 from implementations.pytorch import functional as fn
 from implementations.pytorch.canonical import to_module_names
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
-from implementations.pytorch.modules import MultiHeadAttention
+from implementations.pytorch.modules import LayerNorm, MultiHeadAttention
 from reference.config import TransformerConfig
 from reference.params import flatten
 from transformer_spec.harness.target import Target
@@ -85,7 +87,7 @@ class TransformerSpec:
         config = TransformerConfig(d_model=d_model, heads=heads, d_k=d_k, d_v=params["w_v"].shape[2])
         mha = self._module(MultiHeadAttention, config)
         names = {k[len("self_attn."):]: v for k, v in _module_params({"self_attn": params}).items()}
-        return functional_call(mha, names, (query, key, mask, True))
+        return run_with(mha, names, dims_of(config), query, key, mask, True)
 
     # §3.3, §3.4, §3.5, §3.1 -----------------------------------------------------------
     def ffn(self, x: Tensor, params: Any) -> Tensor:
@@ -101,19 +103,20 @@ class TransformerSpec:
         return fn.sinusoidal_encoding(seq_len, d_model, self.target.torch_device, self.target.torch_dtype)
 
     def layer_norm(self, x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tensor:
-        return fn.layer_norm(x, scale, bias, eps)
+        config = TransformerConfig(d_model=x.shape[-1], layer_norm_eps=eps)
+        return run_with(self._module(LayerNorm, config), {"scale": scale, "bias": bias}, dims_of(config), x)
 
     def sublayer_connection(self, x: Tensor, sublayer: Callable[[Tensor], Tensor], norm: Any, eps: float) -> Tensor:
         return fn.sublayer_connection(x, sublayer, norm["scale"], norm["bias"], eps)
 
     def encoder_layer(self, x: Tensor, params: Any, src_mask: Tensor | None, config: TransformerConfig) -> Tensor:
         layer = self._module(EncoderLayer, config, "encoder.layers.0")
-        return functional_call(layer, _module_params(params), (x, src_mask))
+        return run_with(layer, _module_params(params), dims_of(config), x, src_mask)
 
     def decoder_layer(self, y: Tensor, memory: Tensor, params: Any, src_mask: Tensor | None, tgt_mask: Tensor | None,
                       config: TransformerConfig) -> Tensor:
         layer = self._module(DecoderLayer, config, "decoder.layers.0")
-        return functional_call(layer, _module_params(params), (y, memory, src_mask, tgt_mask))
+        return run_with(layer, _module_params(params), dims_of(config), y, memory, src_mask, tgt_mask)
 
     def encoder(self, src: Tensor, params: Any, config: TransformerConfig) -> Tensor:
         return self._call(config, params, "encode", src)
@@ -126,7 +129,8 @@ class TransformerSpec:
 
     def _call(self, config: TransformerConfig, params: Any, method: str, *args: Any) -> Tensor:
         """``Transformer.<method>(*args)`` computed with ``params``."""
-        return functional_call(_Method(self._module(Transformer, config), method), _module_params(params, "model."), args)
+        module = _Method(self._module(Transformer, config), method)
+        return run_with(module, _module_params(params, "model."), dims_of(config), *args)
 
     # §5.3, §5.4 training -----------------------------------------------------------------
     def loss(self, logits: Tensor, targets: Tensor, epsilon: float, pad_id: int) -> Tensor:

@@ -9,8 +9,9 @@ transposed, and the protocol's mask (True = may attend) its ``attn_mask``
 The module itself is built once per shape on the ``meta`` device and holds no
 weights of its own, so gradients flow to the caller's tensors.
 
-nn.MultiheadAttention has no separate d_k and d_v: other shapes raise
-``Unsupported`` and are reported not-applicable.  It is not offered for
+nn.MultiheadAttention has no separate d_k and d_v: it declares
+``Shapes(heads_divide_d_model=True)``, so the suite draws only d_k = d_v =
+d_model / heads; other shapes still raise ``Unsupported`` (not-applicable).  It is not offered for
 ``attention`` (Eq. (1) alone), which it cannot compute without projections.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from implementations.adapters._convert import forbidden, fused_attention, require_fused_shape, run_with
+from implementations.protocol import Shapes
 from transformer_spec.harness.target import Target
 
 
@@ -43,6 +45,7 @@ class TorchMHA:
     offers = frozenset({"multi_head_attention"})
     deviations: dict[str, Any] = {"fully_masked": "nan"}
     differentiable = True
+    shapes = Shapes(heads_divide_d_model=True)
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -54,5 +57,7 @@ class TorchMHA:
         heads, d_model, d_k = params["w_q"].shape
         require_fused_shape(heads, d_model, d_k, params["w_v"].shape[2], "nn.MultiheadAttention")
         (batch, seq_q, _), seq_k = query.shape, key.shape[1]
-        return run_with(_module(d_model, heads), fused_attention(params, ""), query, key, value, need_weights=True,
-                        attn_mask=forbidden(mask, batch, heads, seq_q, seq_k), average_attn_weights=False)
+        dims = {"heads": heads, "d_model": d_model, "d_k": d_k}
+        return run_with(_module(d_model, heads), fused_attention(params, ""), dims, query, key, value,
+                        need_weights=True, attn_mask=forbidden(mask, batch, heads, seq_q, seq_k),
+                        average_attn_weights=False)

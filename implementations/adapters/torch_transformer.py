@@ -24,9 +24,9 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters._convert import (forbidden, fused_attention, require_fused_shape, run_with,
+from implementations.adapters._convert import (dims_of, forbidden, fused_attention, require_fused_shape, run_with,
                                                sdpa_fully_masked)
-from implementations.protocol import Unsupported
+from implementations.protocol import Shapes, Unsupported
 from implementations.pytorch.functional import causal_mask, embed, output_logits, padding_mask, sinusoidal_encoding
 from reference.config import TransformerConfig
 from transformer_spec.harness.target import Target
@@ -85,6 +85,7 @@ class TorchTransformer:
     version = torch.__version__
     offers = frozenset({"encoder_layer", "decoder_layer", "encoder", "decoder", "model"})
     differentiable = True
+    shapes = Shapes(heads_divide_d_model=True)  # fused attention: d_k = d_v = d_model / heads only
 
     def __init__(self, target: Target) -> None:
         self.deviations: dict[str, Any] = {"final_norm": True, **sdpa_fully_masked(target)}  # attention is SDPA
@@ -93,19 +94,19 @@ class TorchTransformer:
                       config: TransformerConfig) -> Tensor:
         batch, seq, _ = x.shape
         mask = forbidden(src_mask, batch, config.heads, seq, seq)
-        return run_with(_net(config).encoder.layers[0], _layer(params), x, src_mask=mask)
+        return run_with(_net(config).encoder.layers[0], _layer(params), dims_of(config), x, src_mask=mask)
 
     def decoder_layer(self, y: Tensor, memory: Tensor, params: Mapping[str, Any], src_mask: Tensor | None,
                       tgt_mask: Tensor | None, config: TransformerConfig) -> Tensor:
         (batch, seq_tgt, _), seq_src, h = y.shape, memory.shape[1], config.heads
         masks = {"tgt_mask": forbidden(tgt_mask, batch, h, seq_tgt, seq_tgt),
                  "memory_mask": forbidden(src_mask, batch, h, seq_tgt, seq_src)}
-        return run_with(_net(config).decoder.layers[0], _layer(params), y, memory, **masks)
+        return run_with(_net(config).decoder.layers[0], _layer(params), dims_of(config), y, memory, **masks)
 
     def encoder(self, src: Tensor, params: Mapping[str, Any], config: TransformerConfig) -> Tensor:
         (batch, seq), x = src.shape, _embedded(src, params["embedding"])
         mask = forbidden(padding_mask(src, config.pad_id), batch, config.heads, seq, seq)
-        return run_with(_net(config).encoder, _stack(params["encoder"]), x, mask=mask)
+        return run_with(_net(config).encoder, _stack(params["encoder"]), dims_of(config), x, mask=mask)
 
     def decoder(self, tgt: Tensor, memory: Tensor, src: Tensor, params: Mapping[str, Any],
                 config: TransformerConfig) -> Tensor:
@@ -114,7 +115,7 @@ class TorchTransformer:
         masks = {"tgt_mask": forbidden(self_mask, batch, h, seq_tgt, seq_tgt),
                  "memory_mask": forbidden(padding_mask(src, config.pad_id), batch, h, seq_tgt, seq_src)}
         y = _embedded(tgt, params["embedding"])
-        return run_with(_net(config).decoder, _stack(params["decoder"]), y, memory, **masks)
+        return run_with(_net(config).decoder, _stack(params["decoder"]), dims_of(config), y, memory, **masks)
 
     def model(self, src: Tensor, tgt: Tensor, params: Mapping[str, Any], config: TransformerConfig,
               keep: Mapping[str, Tensor] | None = None) -> Tensor:
