@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from implementations.adapters import ours
-from implementations.mutants import broken, wiring
+from implementations.mutants import broken, broken_numerics, wiring
 from implementations.pytorch import decoding
 from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
@@ -159,6 +159,8 @@ ZOO: tuple[Mutant, ...] = (
            ((ours, "make_optimizer", broken.adam_default_beta2),)),
     Mutant("beam-no-length-penalty", "6.1/beam-search", "beam search ranks by raw log-probability",
            ((decoding, "length_penalty", broken.no_length_penalty),)),
+    Mutant("softmax-no-max-subtraction", "3.2.1/softmax", "softmax as exp(s) / sum exp(s): overflows for large scores",
+           ((torch, "softmax", broken_numerics.softmax_without_max_subtraction),)),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}
