@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reference.masks import causal_mask, padding_mask
+from spec_tests.cases import perturbation, scatter_padding
 from spec_tests.strategies import ModelCase, model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import Tolerance, as_numpy
@@ -78,6 +79,11 @@ def test_causal_mask_weights_are_lower_triangular(checker: Checker, case: ModelC
                     f"query i gives weight {np.abs(w[..., upper]).max(initial=0):.3g} to a later key j > i, but must give 0")
 
 
+def _right_pad(tokens: np.ndarray, extra: int, pad_id: int) -> np.ndarray:
+    """(batch, seq) -> (batch, seq + extra): ``extra`` more padding tokens after every sequence."""
+    return np.concatenate([tokens, np.full((tokens.shape[0], extra), pad_id)], axis=1)
+
+
 @pytest.mark.clause("3.2.3/padding-mask")
 @pytest.mark.requires("model")
 @given(case=model_cases(), extra=st.integers(1, 3))
@@ -85,12 +91,27 @@ def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase
     """Right-padding source and target further leaves every real position's logits unchanged."""
     config = checker.config(case.config)
     src, tgt = case.tokens()
-    pad = lambda a: np.concatenate([a, np.full((a.shape[0], extra), config.pad_id)], axis=1)
     run = lambda s, t: as_numpy(checker.call("3.2.3/padding-mask", "model", checker.tensor(s), checker.tensor(t),
                                              checker.params(case.params_for(config)), config))
-    plain, padded = run(src, tgt), run(pad(src), pad(tgt))[:, : case.seq_tgt]
+    plain = run(src, tgt)
+    padded = run(_right_pad(src, extra, config.pad_id), _right_pad(tgt, extra, config.pad_id))[:, : case.seq_tgt]
     real = tgt != config.pad_id
     checker.assert_close("3.2.3/padding-mask", f"logits of real positions after {extra} more padding tokens",
+                         padded[real], plain[real])
+
+
+@pytest.mark.clause("3.2.3/padding-mask")
+@pytest.mark.requires("encoder")
+@given(case=model_cases(), extra=st.integers(1, 3))
+def test_more_source_padding_changes_no_real_encoder_position(checker: Checker, case: ModelCase, extra: int) -> None:
+    """The encoder masks padding as keys, so real positions never attend to it (no causality to hide a mask on queries)."""
+    config = checker.config(case.config)
+    src, _ = case.tokens()
+    run = lambda s: as_numpy(checker.call("3.2.3/padding-mask", "encoder", checker.tensor(s),
+                                          checker.params(case.params_for(config)), config))
+    plain, padded = run(src), run(_right_pad(src, extra, config.pad_id))[:, : case.seq_src]
+    real = src != config.pad_id
+    checker.assert_close("3.2.3/padding-mask", f"encoder output at real positions after {extra} more padding tokens",
                          padded[real], plain[real])
 
 
@@ -98,14 +119,37 @@ def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase
 @pytest.mark.requires("encoder_layer")
 @given(case=model_cases(layers=(1,)))
 def test_padded_keys_are_ignored(checker: Checker, case: ModelCase) -> None:
-    """Changing the activations at padded source positions leaves the real positions' outputs unchanged."""
+    """Padding on the left, in the middle or on the right: changing its activations changes no real position."""
     config = checker.config(case.config)
-    src, _ = case.tokens()
+    rng = np.random.default_rng(case.seed + 12)
+    src = scatter_padding(case.tokens()[0], config.pad_id, rng)
     x = case.hidden(case.seq_src, 11)
     pads = src == config.pad_id
-    moved = x + pads[..., None] * 3.0
+    moved = x + pads[..., None] * perturbation(x.shape, rng)
     run = lambda a: as_numpy(checker.call("3.2.3/padding-mask", "encoder_layer", checker.tensor(a),
                                           checker.params(case.params["encoder"]["layers"][0]),
                                           checker.tensor(padding_mask(src, config.pad_id)), config))
-    checker.assert_close("3.2.3/padding-mask", "real positions after changing the padded ones",
+    checker.assert_close("3.2.3/padding-mask", f"real positions after changing the padded ones of {src.tolist()}",
                          run(moved)[~pads], run(x)[~pads], Tolerance(rtol=0.0, atol=1e-12))
+
+
+@pytest.mark.clause("3.2.3/padding-mask")
+@pytest.mark.requires("decoder")
+@given(case=model_cases())
+def test_padded_memory_is_ignored(checker: Checker, case: ModelCase) -> None:
+    """Cross attention masks source padding as keys: changing the memory there changes no decoder output.
+
+    The source has as many positions as the target, so a mask on queries instead broadcasts and is seen failing.
+    """
+    config = checker.config(case.config)
+    rng = np.random.default_rng(case.seed + 13)
+    _, tgt = case.tokens()
+    src = scatter_padding(rng.integers(1, config.vocab, size=tgt.shape), config.pad_id, rng)
+    memory = case.hidden(case.seq_tgt, 14)
+    pads = src == config.pad_id
+    moved = memory + pads[..., None] * perturbation(memory.shape, rng)
+    run = lambda m: as_numpy(checker.call("3.2.3/padding-mask", "decoder", checker.tensor(tgt), checker.tensor(m),
+                                          checker.tensor(src), checker.params(case.params_for(config)), config))
+    real = tgt != config.pad_id
+    checker.assert_close("3.2.3/padding-mask", f"decoder output after changing the memory at the padding of {src.tolist()}",
+                         run(moved)[real], run(memory)[real], Tolerance(rtol=0.0, atol=1e-12))
