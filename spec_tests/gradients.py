@@ -27,17 +27,21 @@ def directional_derivative(fn: Callable[..., np.ndarray], inputs: Sequence[np.nd
 
 
 def check_gradients(checker: Checker, clause_id: str, names: Sequence[str], impl_fn: Callable[..., torch.Tensor],
-                    ref_fn: Callable[..., np.ndarray], inputs: Sequence[np.ndarray], seed: int) -> None:
+                    ref_fn: Callable[..., np.ndarray], inputs: Sequence[np.ndarray], seed: int,
+                    seen: np.ndarray | None = None) -> None:
     """The implementation's autograd gradients against central differences of the reference, along random directions.
 
     For a cotangent c and direction D, <grad of sum(out * c), D> from autograd must equal the
     derivative of sum(ref(x + tD) * c) at t = 0.  Each input is probed alone, so a message names it.
+    ``seen`` (boolean, broadcastable to the output) keeps c to the outputs a loss of the paper can see,
+    e.g. the logits of real target positions: what happens at padding is no part of the paper
+    (``nn.Embedding(padding_idx=...)`` stops its gradient there, legitimately).
     """
     __tracebackhide__ = True
     tensors = [checker.tensor(x).requires_grad_(True) for x in inputs]
     out = impl_fn(*tensors)
     rng = np.random.default_rng(seed)
-    cotangent = rng.normal(size=tuple(out.shape))
+    cotangent = rng.normal(size=tuple(out.shape)) * (True if seen is None else np.broadcast_to(seen, tuple(out.shape)))
     grads = torch.autograd.grad(out, tensors, checker.tensor(cotangent), allow_unused=True)
     tol = GRAD_TOLERANCE.get(checker.target.dtype, Tolerance(rtol=5e-2, atol=5e-2))
     for i, (name, grad) in enumerate(zip(names, grads)):
