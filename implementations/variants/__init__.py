@@ -15,7 +15,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-VARIANTS: dict[str, str] = {}
+VARIANTS: dict[str, str] = {
+    "pre-norm": "functional_stack:PreNorm",
+    "padding-idx-embedding": "functional_stack:PaddingIdxEmbedding",
+    "fixed-eps-layer-norm": "fixed_eps:FixedEpsLayerNorm",
+}
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 
 
