@@ -1,19 +1,25 @@
 """§3.4 Embeddings and softmax: the sqrt(d_model) scale, the tied output projection, the output softmax.
 
-That one matrix serves all three uses can only show through training (a
-forward pass loads the same canonical matrix everywhere): see
-``test_training.py``'s trajectory test.
+That one matrix serves all three uses can only show under training: a forward
+pass on canonical weights puts the same matrix everywhere, even into a model
+that keeps two.  So ``3.4/tied-weights`` is checked by behaviour: an update
+made through one use must show in the others (here, on the trainable model),
+and the trajectory of ``train_steps`` must follow the tied reference
+(``test_training.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
+from hypothesis import strategies as st
+from torch import Tensor, nn
 
 from reference.attention import softmax
 from reference.embeddings import embed, output_logits
 from reference.layers import transformer_forward
-from spec_tests.strategies import ModelCase, model_cases
+from spec_tests.strategies import model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 
@@ -21,8 +27,9 @@ from transformer_spec.harness.compare import as_numpy
 @pytest.mark.precise
 @pytest.mark.clause("3.4/embedding-scale")
 @pytest.mark.requires("embedding")
-@given(case=model_cases(layers=(1,)))
-def test_embedding_is_scaled_row(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_embedding_is_scaled_row(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     src, _ = case.tokens()
     weight = case.params["embedding"]
     out = as_numpy(checker.call("3.4/embedding-scale", "embedding", checker.tensor(src), checker.tensor(weight)))
@@ -34,21 +41,76 @@ def test_embedding_is_scaled_row(checker: Checker, case: ModelCase) -> None:
 
 
 @pytest.mark.precise
-@pytest.mark.clause("3.4/tied-weights")
+@pytest.mark.clause("3.4/output-softmax")
 @pytest.mark.requires("output_logits")
-@given(case=model_cases(layers=(1,)))
-def test_output_projection_is_the_embedding_transposed(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_output_projection_is_the_embedding_transposed(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     x, weight = case.hidden(case.seq_tgt), case.params["embedding"]
-    out = checker.call("3.4/tied-weights", "output_logits", checker.tensor(x), checker.tensor(weight))
-    checker.assert_close("3.4/tied-weights", "x E^T", out, output_logits(x, weight))
+    out = checker.call("3.4/output-softmax", "output_logits", checker.tensor(x), checker.tensor(weight))
+    checker.assert_close("3.4/output-softmax", "x E^T", out, output_logits(x, weight))
+
+
+USES = ("source embedding", "target embedding", "output projection")
+"""The three uses of the one matrix of §3.4."""
+
+MOVED = 1e-6
+"""Relative change above which a use counts as moved; a use whose parameters were not updated moves by exactly 0."""
+
+
+def _uses(model: nn.Module, src: Tensor, tgt: Tensor, memory: Tensor, hidden: Tensor) -> dict[str, Tensor]:
+    """What each use computes, each from fixed inputs, so that it reads the shared matrix only through that use.
+
+    Shapes: src (1, vocab), tgt (1, vocab) holding every token id; memory (1, vocab, d_model),
+    hidden (1, vocab, d_model) -> encoder output, decoder output, logits.
+    """
+    return {"source embedding": model.encode(src), "target embedding": model.decode(tgt, memory, src),
+            "output projection": model.generator(hidden)}
+
+
+@pytest.mark.precise
+@pytest.mark.clause("3.4/tied-weights")
+@pytest.mark.requires("translation")
+@pytest.mark.parametrize("through", USES)
+@given(data=st.data())
+def test_one_update_moves_every_use_of_the_shared_matrix(checker: Checker, through: str, data: st.DataObject) -> None:
+    """One matrix, so one gradient step through any one of its uses changes what the other two compute.
+
+    The source and target sequences hold every token id, so every row of the matrix is read by
+    every use.  A model that keeps a second matrix (say, a projection initialised as a copy of the
+    embedding) computes the same forward pass, but after the step its other uses stay exactly where they were.
+    """
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
+    config, rng = checker.config(case.config), np.random.default_rng(case.seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(case.seed)
+        model = checker.call("3.4/tied-weights", "translation_model", config).eval()
+    device = checker.target.torch_device
+    src, tgt = (torch.tensor(rng.permutation(config.vocab)[None], device=device) for _ in range(2))
+    memory, hidden = (torch.tensor(rng.normal(size=(1, config.vocab, config.d_model)), dtype=torch.float32,
+                                   device=device) for _ in range(2))
+    before = _uses(model, src, tgt, memory, hidden)
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad((before[through] * torch.randn_like(before[through])).sum(), params, allow_unused=True)
+    step = 1e-2 / max(float(g.abs().max()) for g in grads if g is not None)  # the largest entry moves by 0.01
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p -= step * g if g is not None else 0.0
+        after = _uses(model, src, tgt, memory, hidden)
+    for use in USES:
+        moved = float((after[use] - before[use].detach()).abs().max() / before[use].detach().abs().max())
+        checker.require("3.4/tied-weights", use == through or moved > MOVED,
+                        f"a gradient step through the {through} leaves the {use} unchanged (relative change "
+                        f"{moved:.3g}): they do not share one matrix (vocab={config.vocab}, d_model={config.d_model})")
 
 
 @pytest.mark.precise
 @pytest.mark.clause("3.4/output-softmax")
 @pytest.mark.requires("model")
-@given(case=model_cases(layers=(1,)))
-def test_logits_give_the_reference_next_token_distribution(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_logits_give_the_reference_next_token_distribution(checker: Checker, data: st.DataObject) -> None:
     """softmax over the vocabulary of the model's logits equals the reference's next-token probabilities."""
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     logits = as_numpy(checker.call("3.4/output-softmax", "model", checker.tensor(src), checker.tensor(tgt),

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from implementations.adapters import ours
-from implementations.mutants import broken, broken_numerics, wiring
-from implementations.pytorch import decoding
+from implementations.mutants import broken, broken_numerics, broken_params, wiring
+from implementations.pytorch import decoding, modules
 from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
@@ -161,6 +161,12 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "length_penalty", broken.no_length_penalty),)),
     Mutant("softmax-no-max-subtraction", "3.2.1/softmax", "softmax as exp(s) / sum exp(s): overflows for large scores",
            ((torch, "softmax", broken_numerics.softmax_without_max_subtraction),)),
+    Mutant("scalar-layer-norm", "3.1/layer-norm", "LayerNorm gain and bias are scalars, not (d_model,) vectors",
+           ((modules, "_norm_parameters", broken_params.scalar_norm_parameters),)),
+    Mutant("untied-projection", "3.4/tied-weights",
+           "the output projection is a copy of the embedding, so training moves the two apart",
+           ((ours, "load_canonical", broken_params.load_canonical_untied),),
+           overrides={"translation_model": broken_params.translation_model_untied}),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}
