@@ -12,6 +12,7 @@ from reference.errors import SpecUsageError
 
 NormPosition = Literal["post", "pre"]
 SmoothingConvention = Literal["others", "uniform"]
+SmoothingPadClass = Literal["included", "excluded"]
 FullyMasked = Literal["zeros", "nan", "uniform"]
 
 
@@ -40,7 +41,14 @@ class TransformerConfig:
     layer_norm_eps: float = 1e-5  # LayerNorm epsilon; the paper gives none
     norm_position: NormPosition = "post"  # §3.1: LayerNorm(x + Sublayer(x))
     final_norm: bool = False  # an extra LayerNorm after each stack (not in the paper)
-    smoothing_convention: SmoothingConvention = "others"  # eps/(V-1) vs eps/V
+    # How epsilon_ls is spread: "others" = eps/(K-1) to every class but the target (tensor2tensor's
+    # smoothing_cross_entropy, the paper's code; also fairseq); "uniform" = (1 - eps) onehot + eps/K
+    # (Szegedy et al., 2016; torch's F.cross_entropy(label_smoothing=eps)).
+    smoothing_convention: SmoothingConvention = "others"
+    # Whether the padding class counts among the K classes that share eps: "included" in tensor2tensor and
+    # in F.cross_entropy(ignore_index=pad); "excluded" in the Annotated Transformer and OpenNMT-py
+    # (eps/(V-2) each).  Padding *positions* never count in the loss either way.
+    smoothing_pad_class: SmoothingPadClass = "included"
     fully_masked: FullyMasked = "zeros"  # what a query that sees no key yields
 
     def __post_init__(self) -> None:
@@ -56,7 +64,7 @@ class TransformerConfig:
         if not self.layer_norm_eps >= 0.0:
             raise SpecUsageError("layer_norm_eps", self.layer_norm_eps, "must be a non-negative number")
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
-                              ("fully_masked", FullyMasked)):
+                              ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from reference.checks import require_equal, require_ndim, require_tokens
-from reference.config import SmoothingConvention, TransformerConfig
+from reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
 from reference.errors import SpecUsageError
 
 
@@ -40,22 +40,25 @@ def dropout_sites(config: TransformerConfig, batch: int, seq_src: int, seq_tgt: 
 
 def smoothed_targets(
     targets: np.ndarray, vocab: int, epsilon: float, pad_id: int | None = None,
-    convention: SmoothingConvention = "others",
+    convention: SmoothingConvention = "others", pad_class: SmoothingPadClass = "included",
 ) -> np.ndarray:
     r"""The label-smoothed target distribution q over the vocabulary.
 
     Paper: §5.4 (epsilon_ls = 0.1, citing Szegedy et al., 2016).
     Shapes: targets (batch, seq) -> (batch, seq, vocab).
-    Notes: how the mass epsilon is spread is implementation-defined.
-    "others": the target gets 1 - epsilon and every other class epsilon/(K-1)
-    (the paper's tensor2tensor code); "uniform": q = (1 - epsilon) onehot + epsilon/K
-    (Szegedy et al.; torch's ``label_smoothing``).  K = vocab, or vocab - 1 when
-    ``pad_id`` is given: the padding class never receives mass.
+    Notes: how the mass epsilon is spread is implementation-defined (see
+    ``TransformerConfig``).  "others": the target gets 1 - epsilon and every
+    other class epsilon/(K-1) (tensor2tensor, the paper's code); "uniform":
+    q = (1 - epsilon) onehot + epsilon/K (Szegedy et al.; torch's ``label_smoothing``).
+    K = vocab, or vocab - 1 when ``pad_class`` is "excluded" and ``pad_id`` is
+    given: then the padding class receives no mass.
     """
     require_ndim("targets", targets, 2, "batch, seq")
     require_tokens("targets", targets, vocab)
+    if pad_class not in ("included", "excluded"):
+        raise SpecUsageError("pad_class", pad_class, "must be 'included' or 'excluded'")
     support = np.ones(vocab, dtype=bool)
-    if pad_id is not None:
+    if pad_id is not None and pad_class == "excluded":
         support[pad_id] = False
     k = int(support.sum())
     if k < (2 if convention == "others" else 1):
@@ -70,19 +73,21 @@ def smoothed_targets(
 
 def label_smoothed_cross_entropy(
     logits: np.ndarray, targets: np.ndarray, epsilon: float, pad_id: int | None = None,
-    convention: SmoothingConvention = "others",
+    convention: SmoothingConvention = "others", pad_class: SmoothingPadClass = "included",
 ) -> float:
     r"""Mean over non-padding target positions of -\sum_v q_v log softmax(logits)_v.
 
     Paper: §5.4.
     Shapes: logits (batch, seq, vocab), targets (batch, seq) -> scalar.
-    Notes: positions whose target is ``pad_id`` contribute nothing; averaging
-    over real tokens (not summing) is implementation-defined.
+    Notes: positions whose target is ``pad_id`` contribute nothing (normative);
+    q is :func:`smoothed_targets`; averaging over real tokens (not summing) is
+    implementation-defined.  tensor2tensor reports this minus the constant
+    entropy of q (a KL divergence, same gradients); this is the cross-entropy.
     """
     logits = np.asarray(logits, dtype=np.float64)
     require_ndim("logits", logits, 3, "batch, seq, vocab")
     require_equal("targets.shape", np.shape(targets), "logits.shape[:2]", logits.shape[:2])
-    q = smoothed_targets(targets, logits.shape[-1], epsilon, pad_id, convention)
+    q = smoothed_targets(targets, logits.shape[-1], epsilon, pad_id, convention, pad_class)
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     per_position = -(q * log_p).sum(axis=-1)  # (batch, seq)

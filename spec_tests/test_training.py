@@ -83,6 +83,10 @@ def test_no_dropout_in_evaluation(checker: Checker, case: ModelCase) -> None:
                          Tolerance(1e-4, 1e-4) if checker.target.dtype == "float32" else None)
 
 
+def _declared(config: TransformerConfig) -> str:
+    return f"smoothing {config.smoothing_convention!r}, padding class {config.smoothing_pad_class}"
+
+
 def _loss_case(case: ModelCase) -> tuple[np.ndarray, np.ndarray]:
     _, tgt = case.tokens()
     logits = np.random.default_rng(case.seed).normal(size=(case.batch, case.seq_tgt, case.config.vocab)) * 3.0
@@ -96,9 +100,10 @@ def test_label_smoothed_loss_matches_reference(checker: Checker, case: ModelCase
     config = checker.config(case.config)
     logits, tgt = _loss_case(case)
     out = checker.call("5.4/label-smoothing", "loss", checker.tensor(logits), checker.tensor(tgt), epsilon, config.pad_id)
-    expected = label_smoothed_cross_entropy(logits, tgt, epsilon, config.pad_id, config.smoothing_convention)
-    checker.assert_close("5.4/label-smoothing", f"loss (epsilon={epsilon})", np.asarray(as_numpy(out), np.float64),
-                         np.float64(expected))
+    expected = label_smoothed_cross_entropy(logits, tgt, epsilon, config.pad_id, config.smoothing_convention,
+                                            config.smoothing_pad_class)
+    checker.assert_close("5.4/label-smoothing", f"loss (epsilon={epsilon}, {_declared(config)})",
+                         np.asarray(as_numpy(out), np.float64), np.float64(expected))
 
 
 @pytest.mark.clause("5.4/label-smoothing")
@@ -119,15 +124,15 @@ def test_padding_positions_do_not_count(checker: Checker, case: ModelCase) -> No
 @pytest.mark.requires("loss")
 @given(vocab=st.integers(4, 30), seed=SEEDS)
 def test_smoothing_mass_follows_declared_convention(checker: Checker, vocab: int, seed: int) -> None:
-    """A log-distribution that puts everything on one wrong class separates eps/(K-1), eps/K and mass on padding."""
+    """Logits that make the padding class likely separate eps/(K-1) from eps/K, and padding class in or out."""
     config = checker.config(TransformerConfig(vocab=vocab, pad_id=0))
     rng = np.random.default_rng(seed)
     tgt = rng.integers(1, vocab, size=(1, 4))
     logits = rng.normal(size=(1, 4, vocab))
     logits[..., 0] += 6.0  # the padding class looks likely: mass wrongly put on it would be cheap
     out = checker.call("5.4/smoothing-denominator", "loss", checker.tensor(logits), checker.tensor(tgt), 0.2, 0)
-    expected = label_smoothed_cross_entropy(logits, tgt, 0.2, 0, config.smoothing_convention)
-    checker.assert_close("5.4/smoothing-denominator", f"loss under convention {config.smoothing_convention!r}",
+    expected = label_smoothed_cross_entropy(logits, tgt, 0.2, 0, config.smoothing_convention, config.smoothing_pad_class)
+    checker.assert_close("5.4/smoothing-denominator", f"loss under the declared {_declared(config)}",
                          np.asarray(as_numpy(out), np.float64), np.float64(expected))
 
 

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from implementations.adapters import ours
-from implementations.mutants import broken, broken_numerics, broken_params, wiring
-from implementations.pytorch import decoding, modules
+from implementations.mutants import broken, broken_numerics, broken_recipe, wiring
+from implementations.pytorch import decoding
 from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
@@ -35,6 +35,7 @@ class Mutant:
     bug: str
     patches: tuple[Patch, ...] = ()
     overrides: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    deviations: dict[str, Any] = field(default_factory=dict)  # what the mutant declares (its bug then breaks it)
 
     def __call__(self, target: Target) -> "MutantImplementation":
         return MutantImplementation(self, target)
@@ -65,6 +66,7 @@ class MutantImplementation:
         self.name, self.version = f"mutant:{mutant.name}", ours.TransformerSpec.version
         self.offers = self._base.offers
         self.focus_clauses = frozenset({mutant.clause})
+        self.deviations = dict(mutant.deviations)
 
     def __getattr__(self, attr: str) -> Any:
         override = self.mutant.overrides.get(attr)
@@ -149,8 +151,10 @@ ZOO: tuple[Mutant, ...] = (
            ((fn, "layer_norm", broken.layer_norm_over_batch),)),
     Mutant("dropout-in-eval", "5.4/dropout", "dropout active in evaluation and ignoring the given masks",
            ((fn, "dropout", broken.dropout_always_random),)),
-    Mutant("smoothing-on-padding", "5.4/label-smoothing", "label smoothing spreads mass onto the padding class",
-           ((ours, "label_smoothed_loss", broken.label_smoothing_on_padding),)),
+    Mutant("smoothing-on-padding", "5.4/label-smoothing",
+           "label smoothing spreads mass onto the padding class, although it declares the padding class excluded",
+           ((ours, "label_smoothed_loss", broken_recipe.smoothing_on_padding_class),),
+           deviations={"smoothing_pad_class": "excluded"}),
     Mutant("loss-counts-padding", "5.4/label-smoothing", "pad id not passed to the loss: padding targets counted",
            ((ours, "label_smoothed_loss", broken.loss_counting_padding),)),
     Mutant("warmup-off-by-one", "5.3/learning-rate", "the schedule runs one step ahead",
@@ -161,12 +165,6 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "length_penalty", broken.no_length_penalty),)),
     Mutant("softmax-no-max-subtraction", "3.2.1/softmax", "softmax as exp(s) / sum exp(s): overflows for large scores",
            ((torch, "softmax", broken_numerics.softmax_without_max_subtraction),)),
-    Mutant("scalar-layer-norm", "3.1/layer-norm", "LayerNorm gain and bias are scalars, not (d_model,) vectors",
-           ((modules, "_norm_parameters", broken_params.scalar_norm_parameters),)),
-    Mutant("untied-projection", "3.4/tied-weights",
-           "the output projection is a copy of the embedding, so training moves the two apart",
-           ((ours, "load_canonical", broken_params.load_canonical_untied),),
-           overrides={"translation_model": broken_params.translation_model_untied}),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

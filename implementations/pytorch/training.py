@@ -8,14 +8,14 @@ import torch
 from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from reference.config import SmoothingConvention, TransformerConfig
+from reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
 from reference.errors import SpecUsageError
 from implementations.pytorch.functional import Keep
 from implementations.pytorch.model import Transformer
 
 
 def label_smoothed_loss(logits: Tensor, targets: Tensor, epsilon: float, pad_id: Optional[int] = None,
-                        convention: SmoothingConvention = "others") -> Tensor:
+                        convention: SmoothingConvention = "others", pad_class: SmoothingPadClass = "included") -> Tensor:
     r"""Mean over non-padding targets of -\sum_v q_v log softmax(logits)_v, q label-smoothed.
 
     Paper: §5.4 (epsilon_ls = 0.1).
@@ -23,13 +23,16 @@ def label_smoothed_loss(logits: Tensor, targets: Tensor, epsilon: float, pad_id:
     Notes: as ``reference.regularization``: "others" gives the target
     1 - epsilon and every other class epsilon / (K - 1); "uniform" gives
     (1 - epsilon) onehot + epsilon / K; K = vocab, or vocab - 1 when ``pad_id``
-    is given (the pad class gets no mass).  Computed without forming q.
+    is given and ``pad_class`` is "excluded" (the pad class then gets no mass).
+    Computed without forming q.
     """
     log_p = torch.log_softmax(logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits, dim=-1)
     target_lp = log_p.gather(-1, targets[..., None])[..., 0]  # (batch, seq, 1) -> (batch, seq)
     support_lp = log_p.sum(dim=-1)  # (batch, seq): sum over the support of log p
     k = log_p.shape[-1]
-    if pad_id is not None:
+    if pad_class not in ("included", "excluded"):
+        raise SpecUsageError("pad_class", pad_class, "must be 'included' or 'excluded'")
+    if pad_id is not None and pad_class == "excluded":
         support_lp, k = support_lp - log_p[..., pad_id], k - 1
     if convention == "others":
         per_position = -((1.0 - epsilon) * target_lp + epsilon / (k - 1) * (support_lp - target_lp))
@@ -88,7 +91,8 @@ def train_step(model: Transformer, optimizer: torch.optim.Optimizer, scheduler: 
     optimizer.zero_grad(set_to_none=True)
     with amp:
         logits = model(src, tgt_in, keep)
-    loss = label_smoothed_loss(logits, tgt_out, config.label_smoothing, config.pad_id, config.smoothing_convention)
+    loss = label_smoothed_loss(logits, tgt_out, config.label_smoothing, config.pad_id, config.smoothing_convention,
+                               config.smoothing_pad_class)
     loss.backward()
     optimizer.step()
     scheduler.step()

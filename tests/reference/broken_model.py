@@ -97,22 +97,25 @@ def dropout_sites_no_cross(config, batch, seq_src, seq_tgt):
     return {k: v for k, v in sites.items() if not k.endswith("cross_attn")}
 
 
-def smoothing_mass_on_pad(targets, vocab, epsilon, pad_id=None, convention="others"):
-    return R.smoothed_targets(targets, vocab, epsilon, None, convention)
+def smoothing_pad_class_flipped(targets, vocab, epsilon, pad_id=None, convention="others", pad_class="included"):
+    flipped = "excluded" if pad_class == "included" else "included"
+    return R.smoothed_targets(targets, vocab, epsilon, pad_id, convention, flipped)
 
 
-def smoothing_swapped_conventions(targets, vocab, epsilon, pad_id=None, convention="others"):
-    return R.smoothed_targets(targets, vocab, epsilon, pad_id, "uniform" if convention == "others" else "others")
+def smoothing_swapped_conventions(targets, vocab, epsilon, pad_id=None, convention="others", pad_class="included"):
+    swapped = "uniform" if convention == "others" else "others"
+    return R.smoothed_targets(targets, vocab, epsilon, pad_id, swapped, pad_class)
 
 
-def loss_counts_pad_positions(logits, targets, epsilon, pad_id=None, convention="others"):
-    per = [R.label_smoothed_cross_entropy(logits[b:b + 1, t:t + 1], targets[b:b + 1, t:t + 1], epsilon, None, convention)
+def loss_counts_pad_positions(logits, targets, epsilon, pad_id=None, convention="others", pad_class="included"):
+    per = [R.label_smoothed_cross_entropy(logits[b:b + 1, t:t + 1], targets[b:b + 1, t:t + 1], epsilon, None, convention,
+                                          pad_class)
            if targets[b, t] != pad_id else 0.0 for b in range(targets.shape[0]) for t in range(targets.shape[1])]
     return float(np.mean(per))
 
 
-def loss_without_smoothing(logits, targets, epsilon, pad_id=None, convention="others"):
-    return R.label_smoothed_cross_entropy(logits, targets, 0.0, pad_id, convention)
+def loss_without_smoothing(logits, targets, epsilon, pad_id=None, convention="others", pad_class="included"):
+    return R.label_smoothed_cross_entropy(logits, targets, 0.0, pad_id, convention, pad_class)
 
 
 def lr_off_by_one(step, d_model, warmup_steps):
@@ -189,7 +192,7 @@ BROKEN_MODEL = {
     "decoding.length_penalty": [("(5 + |Y|) / 5", length_penalty_over_five)],
     "regularization.dropout": [("no 1 / (1 - p)", dropout_no_rescale)],
     "regularization.dropout_sites": [("cross-attention sites missing", dropout_sites_no_cross)],
-    "regularization.smoothed_targets": [("smoothing mass on pad", smoothing_mass_on_pad),
+    "regularization.smoothed_targets": [("padding class rule flipped", smoothing_pad_class_flipped),
                                         ("conventions swapped", smoothing_swapped_conventions)],
     "regularization.label_smoothed_cross_entropy": [("pad positions counted in the mean", loss_counts_pad_positions),
                                                     ("smoothing ignored", loss_without_smoothing)],

@@ -162,15 +162,16 @@ def learning_rate(step: int, d_model: int, warmup_steps: int) -> float:
     return peak * step / warmup_steps if step <= warmup_steps else peak * math.sqrt(warmup_steps / step)
 
 
-def smoothed_target(target: int, vocab: int, epsilon: float, pad_id: int | None, convention: str) -> list[float]:
+def smoothed_target(target: int, vocab: int, epsilon: float, pad_id: int | None, convention: str,
+                    pad_class: str = "included") -> list[float]:
     """q for one real (non-pad) target (§5.4): it keeps 1 - eps; eps goes to the other K-1 classes or to all K.
 
-    K counts the classes other than padding, which gets nothing.
+    K counts every class, or every class but padding when ``pad_class`` is "excluded" (padding then gets nothing).
     """
-    classes = [v for v in range(vocab) if v != pad_id]
+    classes = [v for v in range(vocab) if not (pad_class == "excluded" and v == pad_id)]
     q = []
     for v in range(vocab):
-        if v == pad_id:
+        if v not in classes:
             q.append(0.0)
         elif convention == "others":
             q.append(1.0 - epsilon if v == target else epsilon / (len(classes) - 1))
@@ -180,17 +181,17 @@ def smoothed_target(target: int, vocab: int, epsilon: float, pad_id: int | None,
 
 
 def smoothed_targets(targets: Array, vocab: int, epsilon: float, pad_id: int | None = None,
-                     convention: str = "others") -> Array:
+                     convention: str = "others", pad_class: str = "included") -> Array:
     """:func:`smoothed_target` for every token of a (batch, seq) array (rows of pad targets: all zero)."""
     out = np.zeros(targets.shape + (vocab,))
     for index in np.ndindex(*targets.shape):
         if int(targets[index]) != pad_id:
-            out[index] = smoothed_target(int(targets[index]), vocab, epsilon, pad_id, convention)
+            out[index] = smoothed_target(int(targets[index]), vocab, epsilon, pad_id, convention, pad_class)
     return out
 
 
 def label_smoothed_cross_entropy(logits: Array, targets: Array, epsilon: float, pad_id: int | None = None,
-                                 convention: str = "others") -> float:
+                                 convention: str = "others", pad_class: str = "included") -> float:
     """Token by token: -sum_v q_v log p_v, averaged over the non-padding targets (§5.4)."""
     losses = []
     for index in np.ndindex(*targets.shape):
@@ -199,7 +200,7 @@ def label_smoothed_cross_entropy(logits: Array, targets: Array, epsilon: float, 
             continue
         row = [float(t) for t in logits[index]]
         log_z = math.log(sum(math.exp(t) for t in row))
-        q = smoothed_target(target, len(row), epsilon, pad_id, convention)
+        q = smoothed_target(target, len(row), epsilon, pad_id, convention, pad_class)
         losses.append(-sum(q[v] * (row[v] - log_z) for v in range(len(row))))
     return sum(losses) / len(losses)
 

@@ -124,7 +124,8 @@ def smoothing_case(seed: int, batch: int, seq: int, vocab: int) -> Case:
         targets[-1, 0] = (pad_id + 1) % vocab
     return {"logits": rng.normal(0.0, 2.0, (batch, seq, vocab)), "targets": targets, "vocab": vocab,
             "epsilon": float(rng.choice([0.0, 0.1, 0.37])), "pad_id": pad_id,
-            "convention": ("others", "uniform")[int(rng.integers(2))]}
+            "convention": ("others", "uniform")[int(rng.integers(2))],
+            "pad_class": ("included", "excluded")[int(rng.integers(2))]}
 
 
 def adam_case(seed: int, rows: int, cols: int, step: int) -> Case:

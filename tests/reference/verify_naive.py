@@ -112,15 +112,15 @@ def check_decoder_self_mask(fn: Fn, case: Case) -> None:
 
 def check_smoothed_targets(fn: Fn, case: Case) -> None:
     """§5.4: the smoothed distribution at every real (non-pad) target."""
-    args = (case["targets"], case["vocab"], case["epsilon"], case["pad_id"], case["convention"])
+    args = (case["targets"], case["vocab"], case["epsilon"], case["pad_id"], case["convention"], case["pad_class"])
     real = case["targets"] != case["pad_id"]
-    assert_agrees(f"smoothed targets ({case['convention']}, pad {case['pad_id']})",
+    assert_agrees(f"smoothed targets ({case['convention']}, pad {case['pad_id']}, pad class {case['pad_class']})",
                   fn(*args)[real], naive.smoothed_targets(*args)[real])
 
 
 def check_label_smoothing(fn: Fn, case: Case) -> None:
-    args = (case["logits"], case["targets"], case["epsilon"], case["pad_id"], case["convention"])
-    assert_agrees(f"label-smoothed cross-entropy ({case['convention']}, pad {case['pad_id']})",
+    args = (case["logits"], case["targets"], case["epsilon"], case["pad_id"], case["convention"], case["pad_class"])
+    assert_agrees(f"label-smoothed cross-entropy ({case['convention']}, pad {case['pad_id']}, pad class {case['pad_class']})",
                   fn(*args), naive.label_smoothed_cross_entropy(*args))
 
 

@@ -27,25 +27,33 @@ def hand_learning_rate(fn: Fn) -> None:
 
 
 def hand_smoothed_targets(fn: Fn) -> None:
-    """Target 3 of 4 classes, epsilon 0.1, both conventions, with and without padding class 0."""
+    """Target 3 of 4 classes, epsilon 0.1, both conventions, padding class 0 included, excluded, or no padding."""
     t = np.array([[3]])
     near("q, convention 'others', no pad", fn(t, 4, 0.1, None, "others")[0, 0], [0.1 / 3] * 3 + [0.9])
     near("q, convention 'uniform', no pad", fn(t, 4, 0.1, None, "uniform")[0, 0], [0.025] * 3 + [0.925])
-    near("q, convention 'others', pad 0", fn(t, 4, 0.1, 0, "others")[0, 0], [0.0, 0.05, 0.05, 0.9])
-    near("q, convention 'uniform', pad 0", fn(t, 4, 0.1, 0, "uniform")[0, 0], [0.0, 0.1 / 3, 0.1 / 3, 0.9 + 0.1 / 3])
+    near("q, convention 'others', pad 0 included (tensor2tensor)", fn(t, 4, 0.1, 0, "others", "included")[0, 0],
+         [0.1 / 3] * 3 + [0.9])
+    near("q, convention 'uniform', pad 0 included (torch)", fn(t, 4, 0.1, 0, "uniform", "included")[0, 0],
+         [0.025] * 3 + [0.925])
+    near("q, convention 'others', pad 0 excluded", fn(t, 4, 0.1, 0, "others", "excluded")[0, 0], [0.0, 0.05, 0.05, 0.9])
+    near("q, convention 'uniform', pad 0 excluded", fn(t, 4, 0.1, 0, "uniform", "excluded")[0, 0],
+         [0.0, 0.1 / 3, 0.1 / 3, 0.9 + 0.1 / 3])
+    near("q by default: 'others' with the padding class included", fn(t, 4, 0.1, 0)[0, 0], [0.1 / 3] * 3 + [0.9])
 
 
 def hand_label_smoothing(fn: Fn) -> None:
     """-sum q log p at p = (.1, .2, .3, .4), target 3; a padding target adds nothing."""
     lp, logits = LOG_P, np.array([[LOG_P, LOG_P]])
-    cases = [("others", None, -(0.1 / 3) * sum(lp[:3]) - 0.9 * lp[3]),
-             ("uniform", None, -0.025 * sum(lp[:3]) - 0.925 * lp[3]),
-             ("others", 0, -0.05 * (lp[1] + lp[2]) - 0.9 * lp[3]),
-             ("uniform", 0, -(0.1 / 3) * (lp[1] + lp[2]) - (0.9 + 0.1 / 3) * lp[3])]
-    for convention, pad, want in cases:
+    cases = [("others", None, "included", -(0.1 / 3) * sum(lp[:3]) - 0.9 * lp[3]),
+             ("uniform", None, "included", -0.025 * sum(lp[:3]) - 0.925 * lp[3]),
+             ("others", 0, "included", -(0.1 / 3) * sum(lp[:3]) - 0.9 * lp[3]),
+             ("uniform", 0, "included", -0.025 * sum(lp[:3]) - 0.925 * lp[3]),
+             ("others", 0, "excluded", -0.05 * (lp[1] + lp[2]) - 0.9 * lp[3]),
+             ("uniform", 0, "excluded", -(0.1 / 3) * (lp[1] + lp[2]) - (0.9 + 0.1 / 3) * lp[3])]
+    for convention, pad, pad_class, want in cases:
         targets = np.array([[3, 3 if pad is None else pad]])
-        near(f"label-smoothed loss ({convention}, pad {pad}, targets {targets.tolist()})",
-             fn(logits, targets, 0.1, pad, convention), want)
+        near(f"label-smoothed loss ({convention}, pad {pad} {pad_class}, targets {targets.tolist()})",
+             fn(logits, targets, 0.1, pad, convention, pad_class), want)
     near("unsmoothed loss (epsilon 0) is -log p(target)", fn(logits, np.array([[2, 1]]), 0.0), -(lp[2] + lp[1]) / 2)
 
 

@@ -62,7 +62,9 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
     ("unknown smoothing convention", lambda: regularization.smoothed_targets(
         np.array([[1]]), 5, 0.1, None, "spread"), "convention", "spread"),
     ("'others' smoothing with a single real class", lambda: regularization.smoothed_targets(
-        np.array([[1]]), 2, 0.1, 0), "vocab", 2),
+        np.array([[1]]), 2, 0.1, 0, "others", "excluded"), "vocab", 2),
+    ("unknown padding-class rule", lambda: regularization.smoothed_targets(
+        np.array([[1]]), 5, 0.1, 0, "others", "some"), "pad_class", "some"),
     ("dropout probability 1", lambda: regularization.dropout(Z(3), np.ones(3), 1.0), "p_drop", 1.0),
     ("step 0 in learning_rate", lambda: schedule.learning_rate(0, 512, 4000), "step", 0),
     ("warmup 0 in learning_rate", lambda: schedule.learning_rate(1, 512, 0), "warmup_steps", 0),
@@ -77,7 +79,7 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
      for name, value in (("layers", 0), ("d_model", -16), ("heads", 0), ("d_k", 0), ("vocab", 0),
                          ("warmup_steps", 0), ("dropout", 1.0), ("dropout", -0.1), ("label_smoothing", 1.5),
                          ("pad_id", 37000), ("pad_id", -1), ("layer_norm_eps", -1e-5), ("norm_position", "middle"),
-                         ("smoothing_convention", "spread"), ("fully_masked", "ones"))]
+                         ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"))]
 
 
 def usage_require_ndim(fn: Fn) -> None:
