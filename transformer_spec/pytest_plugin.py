@@ -20,11 +20,13 @@ from hypothesis.errors import Unsatisfiable
 from implementations.protocol import Implementation
 from reference.errors import SpecUsageError
 from transformer_spec.harness.checker import Checker
-from transformer_spec.harness.compare import NonConformance
+from transformer_spec.harness.compare import ImplementationError, NonConformance
 from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.rerun import rerun_command_line
+from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY, TARGET_KEY
 from transformer_spec.harness.target import Target, resolve_target
-from transformer_spec.report.repro import safe_name
+from transformer_spec.harness.watchdog import DEFAULT_TIMEOUT, TestTimedOut, Watchdog
+from transformer_spec.harness.paths import inputs_path
 
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
              HealthCheck.filter_too_much)
@@ -37,8 +39,6 @@ settings.register_profile("mutants", max_examples=10, deadline=None, derandomize
                           phases=(Phase.explicit, Phase.generate), suppress_health_check=_SUPPRESS)
 settings.load_profile("dev")
 
-TARGET_KEY = pytest.StashKey[Target]()
-IMPLS_KEY = pytest.StashKey[dict[str, Implementation]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,6 +47,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"implementation under test (repeatable; default {DEFAULT_IMPL})")
     group.addoption("--device", default="auto", help="auto, cpu or cuda (default auto)")
     group.addoption("--dtype", default="float64", help="float64, float32, float16 or bfloat16 (default float64)")
+    group.addoption("--spec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                    help=f"time limit per test, scaled by its time_limit marker and the implementation's time_factor; "
+                         f"it only catches hangs (default {DEFAULT_TIMEOUT:g}; 0 = none)")
     group.addoption("--focus", action="store_true",
                     help="run only the tests of the clauses an implementation names in its focus_clauses (mutants do)")
 
@@ -62,6 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "precise: a property with a fixed threshold, checked in float32/float64 only")
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped without one")
     config.addinivalue_line("markers", "slow: long-running tier, not part of the default CI run")
+    config.addinivalue_line("markers", "time_limit(factor): this test's time limit is factor x --spec-timeout")
+    if config.getoption("spec_timeout") > 0:
+        config.pluginmanager.register(Watchdog(config.getoption("spec_timeout"), config), "transformer-spec-watchdog")
     torch.set_num_threads(1)  # the suite's tensors are tiny: intra-op threads only add contention between workers
     try:
         target = resolve_target(config.getoption("device"), config.getoption("dtype"))
@@ -103,6 +109,7 @@ def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> C
     """Calls the implementation under test and judges it; its measurements go into the test report."""
     c = Checker(request.config.stash[IMPLS_KEY][impl_spec], impl_spec, target)
     request.node.user_properties.append(("measurements", c.measurements))
+    request.node.user_properties.append(("findings", c.findings))
     return c
 
 
@@ -119,8 +126,42 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def failure_kind(excinfo: Any) -> str:
-    """``fails`` for a violated clause, ``error`` for a crash, NaN, non-determinism or time-out."""
-    return "fails" if excinfo is not None and excinfo.errisinstance((NonConformance, AssertionError)) else "error"
+    """``fails`` for a violated clause (every one of Hypothesis's distinct failures), else ``error``."""
+    if excinfo is None:
+        return "error"
+    errors = _exceptions(excinfo.value)
+    return "fails" if all(isinstance(e, (NonConformance, AssertionError)) for e in errors) else "error"
+
+
+def _exceptions(exc: BaseException) -> list[BaseException]:
+    """The leaves of an exception group (Hypothesis reports several distinct failures as one)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _exceptions(e)]
+    return [exc]
+
+
+def failure_message(item: pytest.Item, spec: str | None, excinfo: Any) -> str | None:
+    """One line per distinct failure, naming clause and implementation; None to keep pytest's own text.
+
+    A time-out after a violation was seen reports the violation (the smallest example found by then);
+    an exception of the test's own code means the implementation's output was unusable.
+    """
+    exc, checker = excinfo.value, getattr(item, "funcargs", {}).get("checker")
+    if not isinstance(checker, Checker):
+        return None  # not a spec test
+    failures = checker.failures
+    if isinstance(exc, TestTimedOut):
+        return f"{failures[-1]}\n({exc}; Hypothesis was still shrinking: the example is the smallest found by then)" \
+            if failures else str(exc)
+    errors = _exceptions(exc)
+    if len(errors) == 1 and isinstance(exc, (NonConformance, ImplementationError)):
+        return None
+    clause = next((m.args[0] for m in item.iter_markers("clause")), "?")
+    method = checker.last_call[0] if checker.last_call else "?"
+    lines = [str(e).split("\nclause:")[0] if isinstance(e, (NonConformance, ImplementationError)) else
+             f"[{clause}] {spec}: the suite could not use what {spec}.{method} returned ({type(e).__name__}: {e})"
+             for e in errors]
+    return "\n".join(dict.fromkeys(lines))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -131,24 +172,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "skipped"  # every example needed a shape the implementation raised Unsupported for
         report.longrepr = (str(item.path), item.location[1] or 0,
                            "Skipped: not-applicable: the implementation supports none of the shapes this test draws")
-    clauses = [m.args[0] for m in item.iter_markers("clause")]
     if report.when != "call" and not report.failed:
         return
     spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
-    report.user_properties.append(("clauses", clauses))
+    report.user_properties.append(("clauses", [m.args[0] for m in item.iter_markers("clause")]))
     report.user_properties.append(("impl", spec))
+    report.user_properties.append(("components", [c for m in item.iter_markers("requires") for c in m.args]))
     if report.failed:
-        report.user_properties.append(("failure_kind", failure_kind(call.excinfo)))
+        kind = failure_kind(call.excinfo)
+        if call.excinfo is not None and isinstance(call.excinfo.value, TestTimedOut):
+            kind = "fails" if getattr(getattr(item, "funcargs", {}).get("checker"), "failures", None) else "error"
+        message = failure_message(item, spec, call.excinfo) if call.excinfo is not None else None
+        if message is not None:
+            report.longrepr = message
+        report.user_properties.append(("failure_kind", kind))
         report.sections.append(("Reproduce", reproduce_command(item, spec)))
         save_inputs(item)
 
 
 def save_inputs(item: pytest.Item) -> None:
     """With a report folder, keep the failing call's inputs as ``inputs/<node id>.npz`` for the bundle."""
-    directory = item.config.getoption("report_dir", None)
+    directory = item.config.stash.get(STAGING_KEY, None)
     checker = getattr(item, "funcargs", {}).get("checker")
     if directory and isinstance(checker, Checker) and checker.last_call is not None:
-        path = Path(directory) / "inputs" / f"{safe_name(item.nodeid)}.npz"
+        path = inputs_path(directory, item.nodeid)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, **checker.last_inputs())
 

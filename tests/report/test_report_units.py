@@ -1,4 +1,4 @@
-"""The report's parts on made-up results: status rules, fault localisation, crashed workers, inputs, HTML, CLI."""
+"""The report's parts on made-up results: status rules, blocked composites, crashed workers, inputs, HTML, CLI."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pytest
 from reference.clauses import clause
 from transformer_spec.cli import main
 from transformer_spec.report.build import build_report
-from transformer_spec.report.fault import localise
+from transformer_spec.report.blocking import mark_blocked, parts_of, root_cause
 from transformer_spec.report.html import render
 from transformer_spec.report.inputs import load_kill_matrix, load_training
 from transformer_spec.report.nodeinfo import clauses_of, impl_of
@@ -20,13 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE = "spec_tests/test_attention.py::test_scores_are_scaled_by_inverse_sqrt_dk[torch-sdpa]"
 
 
-def _result(outcome: str, **kw: object) -> TestResult:
-    return TestResult("t::x", ["3.2.3/fully-masked-row"], "impl", outcome, finished=True, **kw)  # type: ignore[arg-type]
+def _result(outcome: str, clause_id: str = "3.2.3/fully-masked-row", components: tuple[str, ...] = ("attention",),
+            **kw: object) -> TestResult:
+    return TestResult(f"t::{clause_id}-{outcome}", [clause_id], "impl", list(components), outcome, finished=True,
+                      **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("outcomes, deviations, expected", [
-    ([], {}, "not-applicable"), (["skipped", "skipped"], {}, "not-applicable"), (["passed", "skipped"], {}, "conforms"),
-    (["passed", "failed", "error"], {}, "error"), (["passed", "failed"], {}, "fails"),
+    ([], {}, "not-applicable"), (["skipped", "skipped"], {}, "not-applicable"), (["passed", "skipped"], {}, "partial"),
+    (["passed", "failed", "error"], {}, "error"), (["passed", "failed"], {}, "fails"), (["passed", "not-run"], {}, "not-run"),
+    (["failed", "not-run"], {}, "fails"),
     (["passed"], {"fully_masked": "nan"}, "deviates"), (["passed"], {"final_norm": True}, "conforms"),
 ])
 def test_clause_status_rules(outcomes: list[str], deviations: dict, expected: str) -> None:
@@ -34,29 +37,49 @@ def test_clause_status_rules(outcomes: list[str], deviations: dict, expected: st
     assert clause_status(c, [_result(o) for o in outcomes], deviations) == expected
 
 
-def test_fault_is_localised_to_the_lowest_failing_component() -> None:
-    statuses = {"3/model-forward": "fails", "3.1/encoder-layer": "fails", "3.2.1/scaling": "fails", "3.3/ffn": "conforms"}
-    assert localise("3/model-forward", statuses)["note"] == "fault localised to: 3.2.1/scaling (attention)"
-    assert localise("3/model-forward", statuses)["also_failing"] == ["3.1/encoder-layer"]
-    assert localise("3/model-forward", {"3.3/ffn": "conforms"})["component"] is None
-    assert localise("3.2.1/scaling", statuses) is None
+def test_a_precision_finding_is_imprecise_not_failing() -> None:
+    finding = {"clause": "3.2.3/fully-masked-row", "what": "out", "max_abs": 1e-8}
+    assert clause_status(clause("3.2.3/fully-masked-row"), [_result("passed", findings=[finding])], {}) == "imprecise"
+
+
+def test_a_composite_whose_part_fails_is_blocked_by_the_parts_clause() -> None:
+    pe = _result("failed", "3.5/positional-encoding", ("positional_encoding",))
+    model = _result("failed", "3/model-forward", ("model",))
+    softmax = _result("failed", "3.4/output-softmax", ("model",))
+    ffn = _result("passed", "3.3/ffn", ("ffn",))
+    mark_blocked([pe, model, softmax, ffn])
+    assert (pe.blocked_by, model.blocked_by, softmax.blocked_by) == ([], ["3.5/positional-encoding"], ["3.5/positional-encoding"])
+    assert clause_status(clause("3/model-forward"), [model], {}) == "blocked"
+    assert clause_status(clause("3.5/positional-encoding"), [pe], {}) == "fails"
+    assert root_cause("blocked", [model])["blocked_by"] == ["3.5/positional-encoding"]
+    assert "positional_encoding" in parts_of(["model"]) and "model" not in parts_of(["model"])
+
+
+def test_a_composite_is_never_blocked_by_a_sibling_or_by_itself() -> None:
+    encoder = _result("failed", "3.1/encoder-stack", ("encoder",))
+    decoder = _result("failed", "3.1/decoder-stack", ("decoder",))
+    mark_blocked([encoder, decoder])
+    assert encoder.blocked_by == decoder.blocked_by == []
+    assert "how the parts are put together" in root_cause("fails", [encoder])["note"]
 
 
 def test_crashed_worker_report_is_an_error_of_the_right_clause_and_impl() -> None:
-    log = ResultLog(lambda nodeid: (clauses_of(nodeid, ROOT), impl_of(nodeid, ["reference", "torch-sdpa"])))
+    log = ResultLog(lambda nodeid: (clauses_of(nodeid, ROOT), impl_of(nodeid, ["reference", "torch-sdpa"]),
+                                    clauses_of(nodeid, ROOT, "requires")))
     crash = pytest.TestReport(nodeid=NODE, location=("x", None, "x"), keywords={}, outcome="failed",
                               longrepr=f"worker 'gw1' crashed while running {NODE!r}", when="???")  # type: ignore[arg-type]
     result = log.add(crash)
     assert (result.clauses, result.impl, result.outcome, result.finished) == (["3.2.1/scaling"], "torch-sdpa", "error", True)
+    assert result.components == ["attention"]
     assert result.message.startswith("worker 'gw1' crashed")
 
 
 def test_hypothesis_text_is_parsed_and_addresses_blanked() -> None:
-    text = ("AssertionError: bad\nFalsifying example: test_x(\n    checker=<C object at 0x7f00aa>,\n    n=3,\n)\n"
+    text = ("AssertionError: bad\nFalsifying example: test_x(\n    checker=<C object at 0x7f00aa>,\n    n=<N at 0x7f00ab>,\n)\n"
             "You can reproduce this example by temporarily adding @reproduce_failure('6.1', b'AAE=') as a decorator\n"
             "@seed(1234)")
     example, blob, seed = hypothesis_details(text)
-    assert example == "Falsifying example: test_x(\n    checker=<C object at 0x…>,\n    n=3,\n)"
+    assert example == "Falsifying example: test_x(\n    n=<N at 0x…>,\n)"  # the harness's checker is no input
     assert (blob, seed) == ("@reproduce_failure('6.1', b'AAE=')", 1234)
 
 

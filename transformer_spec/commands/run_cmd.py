@@ -11,9 +11,11 @@ Exit code: 0 when every applicable clause conforms or deviates as declared, 1 wh
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import contextlib
+import signal
 import sys
 from pathlib import Path
+from typing import Any, Iterator
 
 import spec_tests
 from reference.errors import SpecUsageError
@@ -24,6 +26,8 @@ from transformer_spec.harness.target import DEVICES, DTYPES, resolve_target
 from transformer_spec.report.inputs import load_kill_matrix
 
 PROFILES = ("dev", "ci", "thorough")
+MAX_WORKER_RESTARTS = 10_000
+"""A crashed worker is always replaced, and its remaining tests run in the new one (xdist stops at 8 by default)."""
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -44,16 +48,13 @@ def check_options(args: argparse.Namespace) -> None:
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The pytest command line of the run."""
     argv = [str(Path(spec_tests.__file__).parent), "-p", "transformer_spec.pytest_plugin",
-            "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-q",
+            "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-p", "no:timeout", "-q",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the plugins were imported to check the options
-            "-n", args.workers, "--device", args.device, "--dtype", args.dtype,
+            "-n", args.workers, "--max-worker-restart", str(MAX_WORKER_RESTARTS),
+            "--device", args.device, "--dtype", args.dtype, "--spec-timeout", str(args.timeout),
             "--hypothesis-profile", args.hypothesis_profile, "--report-dir", str(args.report_dir)]
     for spec in dict.fromkeys(args.impl or [DEFAULT_IMPL]):
         argv += ["--impl", spec]
-    if importlib.util.find_spec("pytest_timeout") is not None:
-        argv += ["--timeout", str(args.timeout), "--timeout-method", "thread"]  # signals get swallowed by Hypothesis replays
-    else:
-        print("transformer-spec: pytest-timeout is not installed; tests run without a time limit", file=sys.stderr)
     if args.k:
         argv += ["-k", args.k]
     if args.no_training:
@@ -64,23 +65,39 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     return argv
 
 
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C: pytest stops, and the partial report goes beside the previous one."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
+    """The exit code comes from this run's own results, never from a report file another run may have left."""
     check_options(args)
     import pytest  # imported here, not above, so that --help and usage errors come fast
+    from transformer_spec.report.plugin import RunOutcome
     from transformer_spec.report.status import FAILING
-    from transformer_spec.report.writer import read_report
-    args.report_dir.mkdir(parents=True, exist_ok=True)
-    code = pytest.main(pytest_args(args))
+    outcome = RunOutcome()
+    with terminate_as_interrupt():
+        code = pytest.main(pytest_args(args), plugins=[outcome])
     if code == pytest.ExitCode.USAGE_ERROR:
         return SpecUsageError.exit_code
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise SpecUsageError("-k", args.k or "", "selects no spec test")
-    if code == pytest.ExitCode.INTERNAL_ERROR or not (args.report_dir / "report.json").is_file():
+    if outcome.report is None:
         print("transformer-spec: the run broke down before its report was written", file=sys.stderr)
         return 1
-    report = read_report(args.report_dir)
-    failing = any(e["status"] in FAILING for e in report["clauses"])
-    return 1 if failing or not report["complete"] else 0
+    if code == pytest.ExitCode.INTERRUPTED:
+        print(f"transformer-spec: the run was interrupted; its partial report is in {outcome.published}",
+              file=sys.stderr)
+    failing = any(e["status"] in FAILING for e in outcome.report["clauses"])
+    return 1 if failing or not outcome.report["complete"] else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,8 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("-n", dest="workers", type=workers, default="2", metavar="N",
                         help="pytest-xdist workers, a number or auto; 0 runs in this process (default 2)")
     parser.add_argument("--hypothesis-profile", choices=PROFILES, default="ci", help="default ci")
-    parser.add_argument("--timeout", type=positive(float), default=120.0, metavar="SECONDS",
-                        help="time limit per test (default 120)")
+    parser.add_argument("--timeout", type=positive(float), default=300.0, metavar="SECONDS",
+                        help="time limit per test, only to catch hangs: training tests get 10x, and an implementation "
+                             "may declare a time_factor (default 300)")
     parser.add_argument("-k", default=None, metavar="EXPR", help="only tests matching this pytest -k expression")
     parser.add_argument("--no-training", action="store_true",
                         help="skip the tests that train and leave training results out of the report")

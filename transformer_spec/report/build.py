@@ -10,9 +10,9 @@ import math
 from typing import Any, Sequence
 
 from reference.clauses import CLAUSES, Clause
-from transformer_spec.report.fault import localise
+from transformer_spec.report.blocking import mark_blocked, root_cause
 from transformer_spec.report.results import TestResult
-from transformer_spec.report.status import FAILING, clause_status, deviations_touching, summary, verdict
+from transformer_spec.report.status import FAILING, clause_status, coverage, deviations_touching, summary, verdict
 
 SCHEMA_VERSION = "1.0"
 
@@ -38,7 +38,8 @@ def test_entry(result: TestResult, clause_id: str) -> dict[str, Any]:
     """A test as seen from one of its clauses (only that clause's measurements)."""
     measured = [measurement_entry(m) for _, m in sorted(result.measurements.items()) if m.get("clause") == clause_id]
     margins = [m["margin"] for m in measured if isinstance(m["margin"], float)]
-    return {"nodeid": result.nodeid, "outcome": result.outcome,
+    findings = [measurement_entry(m) for m in result.findings if m.get("clause") == clause_id]
+    return {"nodeid": result.nodeid, "outcome": result.outcome, "blocked_by": result.blocked_by, "findings": findings,
             "message": result.message, "measurements": measured, "margin": min(margins, default=None),
             "counterexample": result.counterexample, "reproduce_blob": result.reproduce_blob, "seed": result.seed,
             "reproduce": result.reproduce}
@@ -47,11 +48,11 @@ def test_entry(result: TestResult, clause_id: str) -> dict[str, Any]:
 def _clause_entry(clause: Clause, impl: dict[str, Any], tests: list[TestResult]) -> dict[str, Any]:
     entries = [test_entry(t, clause.id) for t in tests]
     margins = [e["margin"] for e in entries if e["margin"] is not None]
+    status = clause_status(clause, tests, impl["deviations"])
     return {"id": clause.id, "section": clause.section, "title": clause.title, "kind": clause.kind,
-            "statement": clause.statement, "implementation": impl["spec"],
-            "status": clause_status(clause, tests, impl["deviations"]),
+            "statement": clause.statement, "implementation": impl["spec"], "status": status,
             "deviations": deviations_touching(clause, impl["deviations"]), "margin": min(margins, default=None),
-            "fault_localisation": None, "tests": entries}
+            "coverage": coverage(tests), "fault_localisation": root_cause(status, tests), "tests": entries}
 
 
 def clause_entries(results: Sequence[TestResult], implementations: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,18 +61,10 @@ def clause_entries(results: Sequence[TestResult], implementations: Sequence[dict
     A test without an implementation (one the suite runs once, or a crash that names none) counts for every one.
     """
     ordered = sorted((r for r in results if r.finished), key=lambda r: r.nodeid)
-    entries = []
-    for clause in CLAUSES:
-        for impl in implementations:
-            tests = [r for r in ordered if clause.id in r.clauses and r.impl in (impl["spec"], None)]
-            entries.append(_clause_entry(clause, impl, tests))
     for impl in implementations:
-        mine = [e for e in entries if e["implementation"] == impl["spec"]]
-        statuses = {e["id"]: e["status"] for e in mine}
-        for e in mine:
-            if e["status"] in FAILING:
-                e["fault_localisation"] = localise(e["id"], statuses)
-    return entries
+        mark_blocked([r for r in ordered if r.impl == impl["spec"]])
+    return [_clause_entry(clause, impl, [r for r in ordered if clause.id in r.clauses and r.impl in (impl["spec"], None)])
+            for clause in CLAUSES for impl in implementations]
 
 
 def build_report(results: Sequence[TestResult], implementations: Sequence[dict[str, Any]],

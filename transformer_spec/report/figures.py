@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from transformer_spec.translation.curve import draw_curve
 
-STATUS_COLOURS = {"conforms": "#2e7d32", "deviates": "#1565c0", "fails": "#c62828", "error": "#6a1b9a",
+STATUS_COLOURS = {"conforms": "#2e7d32", "deviates": "#1565c0", "partial": "#558b2f", "imprecise": "#00838f",
+                  "blocked": "#ef6c00", "fails": "#c62828", "error": "#6a1b9a", "not-run": "#4e342e",
                   "not-applicable": "#9e9e9e"}
 
 

@@ -14,6 +14,7 @@ from transformer_spec.harness.target import Target
 from transformer_spec.report import figures
 from transformer_spec.report.build import failing_entries
 from transformer_spec.report.repro import rerun_command
+from transformer_spec.report.summary import reason
 
 TEMPLATES = Path(__file__).parent / "templates"
 PE_SHAPE = (64, 128)
@@ -63,15 +64,19 @@ def matrix_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def failures(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per failing clause entry: its failing tests with the worst measurement and the rerun command."""
+    """Per failing clause entry: its failing tests (the message holds the measured error) and the rerun command."""
     found = []
     for e in failing_entries(report):
-        tests = [{**t, "worst": max(t["measurements"], key=lambda m: m["ratio"] if isinstance(m["ratio"], float) else 0,
-                                    default=None),
-                  "rerun": rerun_command(t, e["implementation"], report["environment"])}
-                 for t in e["tests"] if t["outcome"] in ("failed", "error")]
+        tests = [{**t, "rerun": rerun_command(t, e["implementation"], report["environment"])}
+                 for t in e["tests"] if t["outcome"] in ("failed", "error") and not t["blocked_by"]]
         found.append({**e, "failing": tests})
     return found
+
+
+def notes(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Blocked, partial, imprecise and not-run clause entries with their one-line reason."""
+    return [{**e, "reason": reason(e)} for e in report["clauses"]
+            if e["status"] in ("blocked", "partial", "imprecise", "not-run")]
 
 
 def number(value: Any) -> str:
@@ -85,5 +90,6 @@ def render(report: dict[str, Any]) -> str:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = number
     return env.get_template("report.html.j2").render(
-        report=report, matrix=matrix_rows(report), failures=failures(report), figures=figure_context(report),
+        report=report, matrix=matrix_rows(report), failures=failures(report), notes=notes(report),
+        figures=figure_context(report),
         colours=figures.STATUS_COLOURS)

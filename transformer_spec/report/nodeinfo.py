@@ -25,8 +25,8 @@ def _marks(obj: Any) -> list[Any]:
     return list(marks) if isinstance(marks, (list, tuple)) else [marks]
 
 
-def clauses_of(nodeid: str, rootpath: Path) -> list[str]:
-    """The clause ids a test checks, closest marker first; [] if its module cannot be imported."""
+def clauses_of(nodeid: str, rootpath: Path, marker: str = "clause") -> list[str]:
+    """The clause ids a test checks (or the arguments of another ``marker``), closest first; [] if unimportable."""
     file, *names = nodeid.split("::")
     if not names:
         return []
@@ -40,7 +40,7 @@ def clauses_of(nodeid: str, rootpath: Path) -> list[str]:
             chain.append(getattr(chain[-1], name))
     except Exception:  # an unimportable module or a vanished test: no clauses to report
         return []
-    return [m.args[0] for obj in reversed(chain) for m in _marks(obj) if m.name == "clause"]
+    return [a for obj in reversed(chain) for m in _marks(obj) if m.name == marker for a in m.args]
 
 
 def impl_of(nodeid: str, specs: Sequence[str]) -> str | None:
