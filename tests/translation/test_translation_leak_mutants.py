@@ -17,7 +17,7 @@ from transformer_spec.translation.run import RunOptions, train_and_evaluate
 @pytest.mark.parametrize("name", ["causal-off-by-one"])
 def test_causal_mask_mutant_is_diagnosed_as_a_leak(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name](Target("cpu", "float32"))
-    scores = train_and_evaluate(RunOptions(max_steps=200, time_budget=900.0, out=tmp_path, progress=False,
+    scores = train_and_evaluate(RunOptions(max_steps=200, out=tmp_path, progress=False,
                                            model_factory=lambda config, device: mutant.translation_model(config)),
                                 echo=lambda line: None)
     assert not scores["leak_check_passed"], scores

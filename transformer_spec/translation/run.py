@@ -131,7 +131,7 @@ def _train_and_evaluate(options: RunOptions, preset: Preset, echo: Callable[[str
     config = preset.config.replace(vocab=data.vocab.size)
     model = (options.model_factory or partial(build_model, options.variant))(config, device)
     fitted = fit(model, data.train, data.valid, preset, options.seed, options.max_steps or preset.max_steps,
-                 options.time_budget or preset.time_budget, options.progress)
+                 options.time_budget or preset.time_budget, options.progress)  # None: steps alone decide
     averaged = _average_checkpoints(model, fitted, data, preset)
     scores, hypotheses = _evaluate(model, data, echo)
     scores.update(train_seconds=fitted.seconds, total_seconds=time.perf_counter() - began, steps=fitted.steps,

@@ -67,8 +67,8 @@ def _progress(preset: Preset, max_steps: int, enabled: bool) -> tqdm:
 
 
 def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], preset: Preset, seed: int,
-        max_steps: int, time_budget: float, progress: bool = True) -> FitResult:
-    """Train ``model`` in place for ``max_steps`` updates or ``time_budget`` seconds, whichever ends first.
+        max_steps: int, time_budget: float | None, progress: bool = True) -> FitResult:
+    """Train ``model`` in place for ``max_steps`` updates, or ``time_budget`` seconds if given and reached first.
 
     Logs loss, learning rate and tokens/s every ``preset.log_every`` steps and
     the validation loss every ``preset.eval_every`` steps and at the end.  When
@@ -85,7 +85,7 @@ def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], 
     start, throughput = time.perf_counter(), _Throughput()
     with _progress(preset, max_steps, progress) as bar:
         while result.steps < max_steps:
-            if time.perf_counter() - start >= time_budget:
+            if time_budget is not None and time.perf_counter() - start >= time_budget:
                 result.stopped_by = "time_budget"
                 break
             model.train()
