@@ -18,6 +18,7 @@ from typing import Any
 VARIANTS: dict[str, str] = {
     "torch-smoothing": "smoothing_losses:TorchSmoothing",
     "t2t-smoothing": "smoothing_losses:T2TSmoothing",
+    "linear-tied": "linear_tied:LinearTied",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 
