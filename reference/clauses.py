@@ -136,7 +136,8 @@ CLAUSES: tuple[Clause, ...] = (
        "BLEU >= 95 with beam search) and its decoded output agrees with teacher forcing (no future-token leak).",
        "recipe", decoding.beam_search),
     _c("6.1/beam-search", "Beam search with length penalty",
-       "Beam search keeps `beam` hypotheses (4 in the paper) and ranks finished ones by log P / ((5+|Y|)/6)^alpha, alpha = 0.6.",
+       "Beam search keeps `beam` hypotheses (4 in the paper), stops a hypothesis at the end token and ranks finished "
+       "ones by log P / ((5+|Y|)/6)^alpha, alpha = 0.6; as wide as the search space it finds the best sequence.",
        "recipe", decoding.beam_search),
 )
 

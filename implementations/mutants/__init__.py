@@ -165,6 +165,10 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "length_penalty", broken.no_length_penalty),)),
     Mutant("softmax-no-max-subtraction", "3.2.1/softmax", "softmax as exp(s) / sum exp(s): overflows for large scores",
            ((torch, "softmax", broken_numerics.softmax_without_max_subtraction),)),
+    Mutant("beam-plain-length-penalty", "6.1/beam-search", "beam search divides log P by |Y|^alpha, not ((5+|Y|)/6)^alpha",
+           ((decoding, "length_penalty", broken_recipe.length_penalty_plain_power),)),
+    Mutant("beam-extends-finished", "6.1/beam-search", "hypotheses ending in EOS stay in the beam and are extended",
+           ((decoding, "_split", broken_recipe.split_keeping_finished_alive),)),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

@@ -89,6 +89,11 @@ def _candidates(scores: Tensor, alive: list[list[Hypothesis]], beam: int) -> lis
     return [sorted(cands, key=lambda c: (-c[0][1], c[0][0]))[: 2 * beam] for cands in per_source]
 
 
+def _split(cands: list[tuple[Hypothesis, int]], eos_id: int, beam: int) -> tuple[list, list]:
+    """Candidates ending in EOS are finished; the first ``beam`` others stay live (a finished one is never extended)."""
+    return [c for c in cands if c[0][0][-1] == eos_id], [c for c in cands if c[0][0][-1] != eos_id][:beam]
+
+
 def _expand_scores(log_p: Tensor, alive: list[list[Hypothesis]], beam_max: int) -> Tensor:
     """Raw scores log P(prefix) + log p(w) laid out per source.  Shapes: log_p (rows, vocab) -> (sources, beam_max, vocab)."""
     scores = torch.full((len(alive), beam_max, log_p.shape[1]), float("-inf"), dtype=torch.float64, device=log_p.device)
@@ -127,8 +132,8 @@ def beam_search(model: Transformer, src: Tensor, bos_id: int, eos_id: int, max_l
         chosen = _candidates(_expand_scores(log_p, pools, beam), pools, beam)
         parents: list[int] = []
         for s, cands in zip(running, chosen):
-            finished[s] += [_normalised(h, alpha) for h, _ in cands if h[0][-1] == eos_id]
-            live = [(h, p) for h, p in cands if h[0][-1] != eos_id][:beam]
+            ended, live = _split(cands, eos_id, beam)
+            finished[s] += [_normalised(h, alpha) for h, _ in ended]
             alive[s] = [h for h, _ in live]
             bound = live[0][0][1] / length_penalty(max_len, alpha) if live else 0.0  # best score a live one can reach
             done[s] = not live or (bool(finished[s]) and _best(finished[s])[1] >= bound)

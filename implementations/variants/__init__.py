@@ -19,6 +19,7 @@ VARIANTS: dict[str, str] = {
     "torch-smoothing": "smoothing_losses:TorchSmoothing",
     "t2t-smoothing": "smoothing_losses:T2TSmoothing",
     "linear-tied": "linear_tied:LinearTied",
+    "textbook-beam": "textbook_beam:TextbookBeam",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 
