@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from implementations.adapters import ours
-from implementations.mutants import broken, broken_numerics, broken_recipe, wiring
-from implementations.pytorch import decoding
+from implementations.mutants import broken, broken_numerics, broken_params, broken_recipe, wiring
+from implementations.pytorch import decoding, modules
 from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
 from implementations.pytorch.modules import MultiHeadAttention
@@ -165,6 +165,12 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "length_penalty", broken.no_length_penalty),)),
     Mutant("softmax-no-max-subtraction", "3.2.1/softmax", "softmax as exp(s) / sum exp(s): overflows for large scores",
            ((torch, "softmax", broken_numerics.softmax_without_max_subtraction),)),
+    Mutant("scalar-layer-norm", "3.1/layer-norm", "LayerNorm gain and bias are scalars, not (d_model,) vectors",
+           ((modules, "_norm_parameters", broken_params.scalar_norm_parameters),)),
+    Mutant("untied-projection", "3.4/tied-weights",
+           "the output projection is a copy of the embedding, so training moves the two apart",
+           ((ours, "load_canonical", broken_params.load_canonical_untied),),
+           overrides={"translation_model": broken_params.translation_model_untied}),
     Mutant("beam-plain-length-penalty", "6.1/beam-search", "beam search divides log P by |Y|^alpha, not ((5+|Y|)/6)^alpha",
            ((decoding, "length_penalty", broken_recipe.length_penalty_plain_power),)),
     Mutant("beam-extends-finished", "6.1/beam-search", "hypotheses ending in EOS stay in the beam and are extended",

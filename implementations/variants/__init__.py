@@ -16,6 +16,9 @@ import importlib
 from typing import Any
 
 VARIANTS: dict[str, str] = {
+    "pre-norm": "functional_stack:PreNorm",
+    "padding-idx-embedding": "functional_stack:PaddingIdxEmbedding",
+    "fixed-eps-layer-norm": "fixed_eps:FixedEpsLayerNorm",
     "torch-smoothing": "smoothing_losses:TorchSmoothing",
     "t2t-smoothing": "smoothing_losses:T2TSmoothing",
     "linear-tied": "linear_tied:LinearTied",
