@@ -24,7 +24,8 @@ def zoo_lines() -> dict[str, str]:
         lines.update({f"{MUTANT_PREFIX}{name}": f"breaks {m.clause}: {m.bug}" for name, m in sorted(MUTANTS.items())})
     if importlib.util.find_spec("implementations.variants") is not None:
         from implementations.variants import VARIANTS
-        lines.update({f"{VARIANT_PREFIX}{name}": f"correct variant ({where})" for name, where in sorted(VARIANTS.items())})
+        lines.update({f"{VARIANT_PREFIX}{name}": f"correct variant ({where})"
+                      for name, where in sorted(VARIANTS.items())})
     return lines
 
 

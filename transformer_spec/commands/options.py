@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -36,7 +37,7 @@ def workers(text: str) -> str:
 
 
 def k_expression(expression: str) -> None:
-    """A usage error unless pytest can parse ``expression`` for ``-k``; where pytest's parser has moved, pytest judges it."""
+    """A usage error unless pytest can parse ``expression`` for ``-k`` (where its parser has moved, pytest judges)."""
     try:
         from _pytest.mark import expression as parser
     except ImportError:
@@ -50,15 +51,20 @@ def k_expression(expression: str) -> None:
 
 
 def writable_folder(option: str, path: Path) -> None:
-    """Create ``path`` (with its parents) if needed and write a probe file in it; a usage error if either fails."""
+    """A usage error unless ``path`` is a folder that can be created and written: a probe file is written in it,
+    and what the probe created is removed again, so that a usage error found later leaves nothing behind."""
     if path.exists() and not path.is_dir():
         raise SpecUsageError(option, str(path), "exists and is not a folder")
+    created = next((p for p in reversed((path, *path.parents)) if not p.exists()), None)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
         raise SpecUsageError(option, str(path), f"cannot be written: {exc.strerror or exc}") from None
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
 
 
 def existing_folder(option: str, path: Path | None) -> None:

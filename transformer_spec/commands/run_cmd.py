@@ -31,18 +31,15 @@ MAX_WORKER_RESTARTS = 10_000
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Every check that needs no test to run, cheapest first; the report folder last, as checking creates it.
-
-    The number-valued options were checked by argparse.
-    """
+    """Every check that needs no test to run, cheapest first (argparse has checked the numbers); none leaves a trace."""
     if args.k:
         k_expression(args.k)
     existing_folder("--training-dir", args.training_dir)
     load_kill_matrix(args.kill_matrix)
+    writable_folder("--report-dir", args.report_dir)
     target = resolve_target(args.device, args.dtype)
     for spec in distinct_implementations(args.impl or [DEFAULT_IMPL]):
         load(spec, target)
-    writable_folder("--report-dir", args.report_dir)
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:

@@ -47,11 +47,11 @@ def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_folder("--report-dir", args.report_dir)
     from implementations.mutants import MUTANTS
     unknown = sorted(set(args.mutant or ()) - set(MUTANTS))
     if unknown:
         raise SpecUsageError("--mutant", unknown[0], f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
-    writable_folder("--report-dir", args.report_dir)
     import pytest
     from implementations.variants import VARIANTS
     from transformer_spec.report.status import FAILING

@@ -19,18 +19,18 @@ SUMMARY_KEYS = ("bleu", "exact_match", "chrf", "greedy_bleu", "greedy_exact_matc
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """What can be checked before training: the model variant and the folders (``--out`` is created)."""
-    from transformer_spec.translation.variants import VARIANTS
-    if args.variant not in VARIANTS:
-        raise SpecUsageError("--variant", args.variant, f"choose one of {', '.join(VARIANTS)}")
+    """What can be checked before training: the folders, then the model variant."""
     existing_folder("--corpus", args.corpus)
     if args.out is not None:
         writable_folder("--out", args.out)
+    from transformer_spec.translation.variants import VARIANTS
+    if args.variant not in VARIANTS:
+        raise SpecUsageError("--variant", args.variant, f"choose one of {', '.join(VARIANTS)}")
 
 
 def run(args: argparse.Namespace) -> int:
-    from transformer_spec.translation.run import RunOptions, train_and_evaluate
     check_options(args)
+    from transformer_spec.translation.run import RunOptions, train_and_evaluate
     options = RunOptions(preset=args.preset, seed=args.seed, device=args.device, corpus=args.corpus,
                          time_budget=args.time_budget, max_steps=args.max_steps, out=args.out, variant=args.variant,
                          progress=not args.no_progress, threads=args.threads)
@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=positive(int), default=None,
                         help="torch CPU threads (default: the preset's)")
     parser.add_argument("--variant", default="paper", metavar="NAME",
-                        help="an ablated model for negative controls, named in transformer_spec/translation/variants.py "
-                             "(default: paper, the paper's model)")
+                        help="an ablated model for negative controls, one of those of "
+                             "transformer_spec/translation/variants.py (default: paper, the paper's model)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)

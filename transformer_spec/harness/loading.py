@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Collection, Mapping
@@ -34,6 +33,7 @@ VARIANT_PREFIX = "variant:"
 
 def registered() -> dict[str, str]:
     """Built-in adapters plus those of the entry-point group ``transformer_spec.implementations``."""
+    import importlib.metadata  # here: it costs a third of the command line's start-up, and --help needs none of it
     found = dict(BUILTIN)
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep.value)
