@@ -1,39 +1,29 @@
-"""Checks of command-line values shared by the sub-commands; each failure is a one-line usage error.
+"""Checks of command-line values shared by the sub-commands, run by their handlers before anything heavy.
 
-The argparse ``type`` functions here raise :class:`argparse.ArgumentTypeError` (argparse names the option);
-the others raise :class:`SpecUsageError`.  Nothing heavy is imported until a check needs it.
+Each failure is a :class:`SpecUsageError` naming the option and its value: one line, exit code 2.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 from reference.errors import SpecUsageError
 from transformer_spec.harness.loading import resolved_target
 
 
-def positive(kind: type[int] | type[float]) -> Callable[[str], float | int]:
-    """An argparse type: a finite positive number of ``kind``."""
-    def parse(text: str) -> float | int:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite positive number")
-        return value
-    return parse
+def positive(option: str, value: float | None) -> None:
+    """A usage error unless ``value`` is a finite positive number (or None: the option was left out)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise SpecUsageError(option, str(value), "must be a finite positive number")
 
 
-def workers(text: str) -> str:
-    """An argparse type: pytest-xdist's ``-n``, a number of workers (0: none, run in this process) or ``auto``."""
-    if text != "auto" and not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of workers (0 runs without xdist) or auto")
-    return text
+def workers(value: str) -> None:
+    """A usage error unless ``value`` is pytest-xdist's ``-n``: a number of workers (0: none) or ``auto``."""
+    if value != "auto" and not value.isdigit():
+        raise SpecUsageError("-n", value, "give a number of workers (0 runs without xdist) or auto")
 
 
 def k_expression(expression: str) -> None:

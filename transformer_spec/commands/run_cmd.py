@@ -31,7 +31,9 @@ MAX_WORKER_RESTARTS = 10_000
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """Every check that needs no test to run, cheapest first (argparse has checked the numbers); none leaves a trace."""
+    """Every check that needs no test to run, cheapest first; none leaves a trace."""
+    workers(args.workers)
+    positive("--timeout", args.timeout)
     if args.k:
         k_expression(args.k)
     existing_folder("--training-dir", args.training_dir)
@@ -105,10 +107,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dtype", default="float64", help=f"{', '.join(DTYPES)} (default float64)")
     parser.add_argument("--report-dir", type=Path, default=Path("reports"), metavar="DIR",
                         help="where the reports go (default reports/)")
-    parser.add_argument("-n", dest="workers", type=workers, default="2", metavar="N",
+    parser.add_argument("-n", dest="workers", default="2", metavar="N",
                         help="pytest-xdist workers, a number or auto; 0 runs in this process (default 2)")
     parser.add_argument("--hypothesis-profile", choices=PROFILES, default="ci", help="default ci")
-    parser.add_argument("--timeout", type=positive(float), default=300.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="time limit per test, only to catch hangs: training tests get 10x, and an implementation "
                              "may declare a time_factor (default 300)")
     parser.add_argument("-k", default=None, metavar="EXPR", help="only tests matching this pytest -k expression")

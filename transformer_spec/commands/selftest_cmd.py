@@ -47,6 +47,7 @@ def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    workers(args.workers)
     writable_folder("--report-dir", args.report_dir)
     from implementations.mutants import MUTANTS
     unknown = sorted(set(args.mutant or ()) - set(MUTANTS))
@@ -86,6 +87,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--mutants-only", action="store_true", help="leave out the shipped correct implementations")
     parser.add_argument("--report-dir", type=Path, default=Path("reports/selftest"), metavar="DIR",
                         help="where the run's report and kill-matrix.json go (default reports/selftest)")
-    parser.add_argument("-n", dest="workers", type=workers, default="2", metavar="N",
+    parser.add_argument("-n", dest="workers", default="2", metavar="N",
                         help="pytest-xdist workers, a number or auto; 0 runs in this process (default 2)")
     parser.set_defaults(handler=run)

@@ -19,7 +19,10 @@ SUMMARY_KEYS = ("bleu", "exact_match", "chrf", "greedy_bleu", "greedy_exact_matc
 
 
 def check_options(args: argparse.Namespace) -> None:
-    """What can be checked before training: the folders, then the model variant."""
+    """What can be checked before training: the numbers, the folders, then the model variant."""
+    for option, value in (("--time-budget", args.time_budget), ("--max-steps", args.max_steps),
+                          ("--threads", args.threads)):
+        positive(option, value)
     existing_folder("--corpus", args.corpus)
     if args.out is not None:
         writable_folder("--out", args.out)
@@ -47,13 +50,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="directory of <split>.<lang>[.gz] files (default: ../shared/data/multi30k "
                              "from the project's folder)")
-    parser.add_argument("--time-budget", type=positive(float), default=None,
+    parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds of training (default: the preset's)")
-    parser.add_argument("--max-steps", type=positive(int), default=None,
+    parser.add_argument("--max-steps", type=int, default=None,
                         help="most training updates (default: the preset's)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default: runs/<preset> in the project's folder)")
-    parser.add_argument("--threads", type=positive(int), default=None,
+    parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: the preset's)")
     parser.add_argument("--variant", default="paper", metavar="NAME",
                         help="an ablated model for negative controls, one of those of "
