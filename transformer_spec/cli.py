@@ -40,6 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecUsageError as exc:
         print(f"transformer-spec: usage error: {exc}", file=sys.stderr)
         return SpecUsageError.exit_code
+    except KeyboardInterrupt:  # Ctrl-C before the run started (or after it ended): nothing was written
+        print("transformer-spec: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+INTERRUPTED = 130
+"""The shell's code for a command ended by Ctrl-C (128 + SIGINT)."""
 
 
 if __name__ == "__main__":

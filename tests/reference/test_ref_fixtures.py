@@ -10,6 +10,9 @@ import pytest
 from fixtures.generate import GENERATOR_VERSION, GOLDEN, SEED, generate
 
 TOTAL_LIMIT = 1_000_000  # bytes
+GOLDEN_ATOL, GOLDEN_RTOL = 1e-14, 1e-13
+"""float64 rounding of the same equations on another machine's BLAS (matmul summation order): seen 1.2e-15 on
+forward.npz with NumPy 2.4; any change of an equation moves values by far more."""
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +36,10 @@ def test_golden_arrays_reproduce(fresh: Path, name: str) -> None:
             assert a.shape == b.shape and a.dtype == b.dtype, f"{name}[{key}]: {a.shape} {a.dtype} vs {b.shape} {b.dtype}"
             if a.dtype.kind == "f":
                 diff = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
-                assert not np.isnan(diff).any() and diff.max(initial=0.0) <= 1e-15, \
-                    f"{name}[{key}] differs from a fresh `python -m fixtures.generate` by {np.nanmax(diff)} (allowed 1e-15)"
+                allowed = GOLDEN_ATOL + GOLDEN_RTOL * np.abs(np.nan_to_num(a))
+                assert not np.isnan(diff).any() and (diff <= allowed).all(), \
+                    f"{name}[{key}] differs from a fresh `python -m fixtures.generate` by {np.nanmax(diff)} " \
+                    f"(allowed {GOLDEN_ATOL:g} + {GOLDEN_RTOL:g} * |value|)"
             else:
                 assert np.array_equal(a, b), f"{name}[{key}] differs from a fresh `python -m fixtures.generate`"
 
