@@ -5,7 +5,7 @@ at most 1 s on an idle machine.  Each command runs ``--repeat`` times, interleav
 interpreter so that both see the same load; the best of each is reported.  The last line is
 ``ratio_vs_python=<best transformer-spec wall / best python wall>``.
 
-    python benchmarks/cli_startup.py [--repeat 5] [--args --version]
+    python benchmarks/cli_startup.py [--repeat 5] [--args=--help]
 """
 from __future__ import annotations
 
