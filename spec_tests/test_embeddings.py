@@ -85,17 +85,17 @@ def test_one_update_moves_every_use_of_the_shared_matrix(checker: Checker, throu
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(case.seed)
         model = checker.call("3.4/tied-weights", "translation_model", config).eval()
-    device = checker.target.torch_device
-    src, tgt = (torch.tensor(rng.permutation(config.vocab)[None], device=device) for _ in range(2))
-    memory, hidden = (torch.tensor(rng.normal(size=(1, config.vocab, config.d_model)), dtype=torch.float32,
-                                   device=device) for _ in range(2))
+    floats = lambda *shape: torch.tensor(rng.normal(size=shape), dtype=torch.float32, device=checker.target.torch_device)
+    src, tgt = (torch.tensor(rng.permutation(config.vocab)[None], device=checker.target.torch_device) for _ in range(2))
+    memory, hidden = floats(1, config.vocab, config.d_model), floats(1, config.vocab, config.d_model)
     before = _uses(model, src, tgt, memory, hidden)
     params = [p for p in model.parameters() if p.requires_grad]
-    grads = torch.autograd.grad((before[through] * torch.randn_like(before[through])).sum(), params, allow_unused=True)
-    step = 1e-2 / max(float(g.abs().max()) for g in grads if g is not None)  # the largest entry moves by 0.01
+    loss = (before[through] * floats(*before[through].shape)).sum()
+    updates = [(p, g) for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)) if g is not None]
+    step = 1e-2 / max(float(g.abs().max()) for _, g in updates)  # the largest entry moves by 0.01
     with torch.no_grad():
-        for p, g in zip(params, grads):
-            p -= step * g if g is not None else 0.0
+        for p, g in updates:
+            p -= step * g
         after = _uses(model, src, tgt, memory, hidden)
     for use in USES:
         moved = float((after[use] - before[use].detach()).abs().max() / before[use].detach().abs().max())

@@ -1,23 +1,28 @@
-"""The torch adapters on the one shape they can express, d_k = d_v = d_model / heads.
+"""The torch adapters on the one shape they can express, d_k = d_v = d_model / heads, and their declarations.
 
-The suite's model strategies always draw d_k != d_v (so no axes can be
-swapped unnoticed), which ``torch-mha`` and ``torch-transformer`` answer with
-``Unsupported``; here the same comparisons run on shapes they support.
+They declare ``Shapes(heads_divide_d_model=True)``, so the suite's model strategies
+draw only that shape for them (the paper's ratios among it); here the same
+comparisons run on fixed shapes, other shapes are shown Unsupported, and canonical
+weights that do not fit a module's parameters are shown refused by name.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
 
-from implementations.protocol import Unsupported
+from implementations.protocol import ParameterMismatch, Shapes, Unsupported
 from reference import layers
 from reference.attention import multi_head_attention
 from reference.config import TransformerConfig
+from reference.errors import SpecUsageError
 from reference.masks import decoder_self_mask, padding_mask
 from reference.params import init_params, map_tree
 from transformer_spec.harness.checker import Checker
-from transformer_spec.harness.loading import load
+from spec_tests.strategies import configs, model_cases
+from transformer_spec.harness.loading import check_implementation, load
 from transformer_spec.harness.target import Target
 
 CONFIGS = [TransformerConfig.small(), TransformerConfig.small(layers=1, d_model=12, heads=4, d_k=3, d_v=3, d_ff=7)]
@@ -93,3 +98,39 @@ def test_other_shapes_are_unsupported(spec: str, method: str) -> None:
     args = (x, x, x, tree["self_attn"], None) if method == "multi_head_attention" else (x, tree, None, c)
     with pytest.raises(Unsupported, match="d_k = d_v = d_model / heads"):
         getattr(load(spec, Target()), method)(*args)
+
+
+@settings(max_examples=20, deadline=None)
+@given(data=st.data())
+def test_declared_shapes_are_the_only_ones_drawn(data: st.DataObject) -> None:
+    for spec in ("torch-mha", "torch-transformer"):
+        c = data.draw(model_cases(load(spec, Target())), label=spec).config
+        assert c.d_k == c.d_v == c.d_model // c.heads and c.d_model % c.heads == 0, f"{spec} was given {c}"
+
+
+def test_the_paper_ratios_are_drawn() -> None:
+    paper = lambda c: c.heads == 8 and c.d_model == 8 * c.d_k and c.d_ff == 4 * c.d_model
+    for shapes in (Shapes(), Shapes(heads_divide_d_model=True)):
+        assert paper(find(configs(shapes=shapes), paper))
+
+
+def test_a_declaration_of_the_wrong_kind_is_a_usage_error() -> None:
+    impl = load("torch-mha", Target())
+    impl.shapes = "heads-divide-d_model"  # an instance attribute shadows the class's declaration
+    with pytest.raises(SpecUsageError, match="declares shapes = 'heads-divide-d_model', which is not an "
+                                             "implementations.protocol.Shapes"):
+        check_implementation(impl, "torch-mha")
+
+
+@pytest.mark.parametrize("spec, gain, message", [
+    ("mutant:scalar-layer-norm", np.ones(8), r"norm1.scale has shape \(\), but the canonical tree has \(d_model,\)=\(8,\)"),
+    ("torch-transformer", np.float64(1.0), r"norm1.weight has shape \(d_model,\)=\(8,\), but the canonical tree has \(\)"),
+], ids=["scalar-gain-in-the-module", "scalar-gain-in-the-tree"])
+def test_weights_that_do_not_fit_the_module_are_refused_by_name(spec: str, gain: np.ndarray, message: str) -> None:
+    """A LayerNorm gain of another shape than the module's parameter is named, never broadcast (§3.1)."""
+    c = TransformerConfig.small(d_model=8, d_k=4, d_v=4)
+    layer = init_params(c)["encoder"]["layers"][0]
+    layer["norm1"]["scale"] = gain
+    x = torch.zeros(1, 3, c.d_model, dtype=torch.float64)
+    with pytest.raises(ParameterMismatch, match=message):
+        load(spec, Target()).encoder_layer(x, map_tree(torch.tensor, layer), None, c)
