@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reference.masks import causal_mask, padding_mask
 from spec_tests.cases import perturbation, scatter_padding
-from spec_tests.strategies import ModelCase, model_cases
+from spec_tests.strategies import model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import Tolerance, as_numpy
 
@@ -27,9 +27,10 @@ def _first_change(before: np.ndarray, after: np.ndarray) -> int | None:
 
 @pytest.mark.clause("3.2.3/causal-mask")
 @pytest.mark.requires("model")
-@given(case=model_cases(padded=False), data=st.data())
-def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, case: ModelCase, data: st.DataObject) -> None:
+@given(data=st.data())
+def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, data: st.DataObject) -> None:
     """Through every decoder layer: logits at positions <= i ignore target tokens after i."""
+    case = data.draw(model_cases(checker.impl, padded=False), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     i = data.draw(st.integers(0, case.seq_tgt - 1), label="position i")
@@ -46,9 +47,10 @@ def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, cas
 
 @pytest.mark.clause("3.2.3/causal-mask")
 @pytest.mark.requires("decoder_layer")
-@given(case=model_cases(layers=(1,), padded=False))
-def test_decoder_layer_jacobian_is_causal(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_decoder_layer_jacobian_is_causal(checker: Checker, data: st.DataObject) -> None:
     """d out_i / d y_j = 0 exactly for j > i (masked decoder self-attention)."""
+    case = data.draw(model_cases(checker.impl, layers=(1,), padded=False), label="case")
     if not getattr(checker.impl, "differentiable", False):
         pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     config = checker.config(case.config)
@@ -66,9 +68,10 @@ def test_decoder_layer_jacobian_is_causal(checker: Checker, case: ModelCase) -> 
 
 @pytest.mark.clause("3.2.3/causal-mask")
 @pytest.mark.requires("attention")
-@given(case=model_cases(layers=(1,), padded=False))
-def test_causal_mask_weights_are_lower_triangular(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_causal_mask_weights_are_lower_triangular(checker: Checker, data: st.DataObject) -> None:
     """With the subsequent-position mask of §3.2.3, query i gives weight 0 to every key j > i."""
+    case = data.draw(model_cases(checker.impl, layers=(1,), padded=False), label="case")
     n = case.seq_tgt
     q, k = case.hidden(n, 9)[:, None], case.hidden(n, 10)[:, None]
     eye = np.broadcast_to(np.eye(n), (case.batch, 1, n, n))
@@ -86,9 +89,10 @@ def _right_pad(tokens: np.ndarray, extra: int, pad_id: int) -> np.ndarray:
 
 @pytest.mark.clause("3.2.3/padding-mask")
 @pytest.mark.requires("model")
-@given(case=model_cases(), extra=st.integers(1, 3))
-def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase, extra: int) -> None:
+@given(data=st.data(), extra=st.integers(1, 3))
+def test_more_padding_changes_no_real_position(checker: Checker, data: st.DataObject, extra: int) -> None:
     """Right-padding source and target further leaves every real position's logits unchanged."""
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     run = lambda s, t: as_numpy(checker.call("3.2.3/padding-mask", "model", checker.tensor(s), checker.tensor(t),
@@ -102,9 +106,10 @@ def test_more_padding_changes_no_real_position(checker: Checker, case: ModelCase
 
 @pytest.mark.clause("3.2.3/padding-mask")
 @pytest.mark.requires("encoder")
-@given(case=model_cases(), extra=st.integers(1, 3))
-def test_more_source_padding_changes_no_real_encoder_position(checker: Checker, case: ModelCase, extra: int) -> None:
+@given(data=st.data(), extra=st.integers(1, 3))
+def test_more_source_padding_changes_no_real_encoder_position(checker: Checker, data: st.DataObject, extra: int) -> None:
     """The encoder masks padding as keys, so real positions never attend to it (no causality to hide a mask on queries)."""
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     src, _ = case.tokens()
     run = lambda s: as_numpy(checker.call("3.2.3/padding-mask", "encoder", checker.tensor(s),
@@ -117,9 +122,10 @@ def test_more_source_padding_changes_no_real_encoder_position(checker: Checker, 
 
 @pytest.mark.clause("3.2.3/padding-mask")
 @pytest.mark.requires("encoder_layer")
-@given(case=model_cases(layers=(1,)))
-def test_padded_keys_are_ignored(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_padded_keys_are_ignored(checker: Checker, data: st.DataObject) -> None:
     """Padding on the left, in the middle or on the right: changing its activations changes no real position."""
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     rng = np.random.default_rng(case.seed + 12)
     src = scatter_padding(case.tokens()[0], config.pad_id, rng)
@@ -135,12 +141,13 @@ def test_padded_keys_are_ignored(checker: Checker, case: ModelCase) -> None:
 
 @pytest.mark.clause("3.2.3/padding-mask")
 @pytest.mark.requires("decoder")
-@given(case=model_cases())
-def test_padded_memory_is_ignored(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_padded_memory_is_ignored(checker: Checker, data: st.DataObject) -> None:
     """Cross attention masks source padding as keys: changing the memory there changes no decoder output.
 
     The source has as many positions as the target, so a mask on queries instead broadcasts and is seen failing.
     """
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     rng = np.random.default_rng(case.seed + 13)
     _, tgt = case.tokens()

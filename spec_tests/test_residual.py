@@ -11,7 +11,7 @@ from reference import layers
 from reference.masks import decoder_self_mask, padding_mask
 from reference.residual import layer_norm, sublayer_connection
 from spec_tests.gradients import check_gradients
-from spec_tests.strategies import SEEDS, ModelCase, model_cases
+from spec_tests.strategies import SEEDS, model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import TOLERANCES, Tolerance, as_numpy
 
@@ -40,13 +40,14 @@ def layer_norm_tolerance(checker: Checker, x: np.ndarray, scale: np.ndarray, eps
 
 @pytest.mark.clause("3.1/layer-norm")
 @pytest.mark.requires("layer_norm")
-@given(case=model_cases(layers=(1,)), shift=st.floats(-100, 100), log_spread=st.floats(-4, 2))
-def test_layer_norm_matches_reference(checker: Checker, case: ModelCase, shift: float, log_spread: float) -> None:
+@given(data=st.data(), shift=st.floats(-100, 100), log_spread=st.floats(-4, 2))
+def test_layer_norm_matches_reference(checker: Checker, data: st.DataObject, shift: float, log_spread: float) -> None:
     """Normalise over the feature axis with the biased variance and the declared eps (§3.1).
 
     Each row is (z + shift) * spread with its own spread between 10^log_spread and 10^-4: shift and scale
     must not matter, and rows whose variance is near eps (spread 1e-3 for eps 1e-6) show a wrong eps.
     """
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     eps = checker.config(case.config).layer_norm_eps
     rng = np.random.default_rng(case.seed + 15)
     spread = 10.0 ** rng.uniform(-4.0, max(log_spread, -4.0), size=(case.batch, case.seq_src, 1))
@@ -61,9 +62,10 @@ def test_layer_norm_matches_reference(checker: Checker, case: ModelCase, shift: 
 @pytest.mark.precise
 @pytest.mark.clause("3.1/residual-post-norm")
 @pytest.mark.requires("sublayer_connection")
-@given(case=model_cases(layers=(1,)), seed=SEEDS)
-def test_sublayer_connection_is_post_norm(checker: Checker, case: ModelCase, seed: int) -> None:
+@given(data=st.data(), seed=SEEDS)
+def test_sublayer_connection_is_post_norm(checker: Checker, data: st.DataObject, seed: int) -> None:
     """LayerNorm(x + Sublayer(x)) with a fixed random linear map as the sub-layer."""
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     norm = case.params["encoder"]["layers"][0]["norm1"]
     w = np.random.default_rng(seed).normal(size=(config.d_model, config.d_model))
@@ -77,8 +79,9 @@ def test_sublayer_connection_is_post_norm(checker: Checker, case: ModelCase, see
 
 @pytest.mark.clause("3.1/encoder-layer")
 @pytest.mark.requires("encoder_layer")
-@given(case=model_cases(layers=(1,)))
-def test_encoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_encoder_layer_matches_reference(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     src, _ = case.tokens()
     x, layer = checker.exact([case.hidden(case.seq_src), case.params["encoder"]["layers"][0]])
@@ -92,9 +95,10 @@ def test_encoder_layer_matches_reference(checker: Checker, case: ModelCase) -> N
 @pytest.mark.precise
 @pytest.mark.clause("3.1/encoder-layer")
 @pytest.mark.requires("encoder_layer")
-@given(case=model_cases(layers=(1,), padded=False), seed=SEEDS)
-def test_encoder_layer_is_permutation_equivariant(checker: Checker, case: ModelCase, seed: int) -> None:
+@given(data=st.data(), seed=SEEDS)
+def test_encoder_layer_is_permutation_equivariant(checker: Checker, data: st.DataObject, seed: int) -> None:
     """Without positional encodings a layer cannot tell positions apart: permuting inputs permutes outputs."""
+    case = data.draw(model_cases(checker.impl, layers=(1,), padded=False), label="case")
     config = checker.config(case.config)
     x, layer = case.hidden(case.seq_src), case.params["encoder"]["layers"][0]
     order = np.random.default_rng(seed).permutation(case.seq_src)
@@ -105,8 +109,9 @@ def test_encoder_layer_is_permutation_equivariant(checker: Checker, case: ModelC
 
 @pytest.mark.clause("3.1/decoder-layer")
 @pytest.mark.requires("decoder_layer")
-@given(case=model_cases(layers=(1,)))
-def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_decoder_layer_matches_reference(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     y, memory, layer = checker.exact([case.hidden(case.seq_tgt, 3), case.hidden(case.seq_src, 4),
@@ -122,8 +127,9 @@ def test_decoder_layer_matches_reference(checker: Checker, case: ModelCase) -> N
 
 @pytest.mark.clause("3.1/encoder-stack")
 @pytest.mark.requires("encoder")
-@given(case=model_cases())
-def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_encoder_stack_matches_reference(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     src, _ = case.tokens()
     params = checker.exact(case.params_for(config))
@@ -135,8 +141,9 @@ def test_encoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 
 @pytest.mark.clause("3.1/decoder-stack")
 @pytest.mark.requires("decoder")
-@given(case=model_cases())
-def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_decoder_stack_matches_reference(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     memory, params = checker.exact([case.hidden(case.seq_src, 5), case.params_for(config)])
@@ -148,8 +155,9 @@ def test_decoder_stack_matches_reference(checker: Checker, case: ModelCase) -> N
 
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
-@given(case=model_cases())
-def test_model_matches_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_model_matches_reference(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     params = checker.exact(case.params_for(config))
@@ -162,12 +170,13 @@ def test_model_matches_reference(checker: Checker, case: ModelCase) -> None:
 @pytest.mark.precise
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
-@given(case=model_cases(layers=(1,)))
-def test_model_gradients_match_reference(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_model_gradients_match_reference(checker: Checker, data: st.DataObject) -> None:
     """d logits / d embedding matrix: one gradient through embeddings, every layer and the tied projection.
 
     Only the logits of real target positions are differentiated: no loss of the paper uses the others.
     """
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     if not getattr(checker.impl, "differentiable", False):
         pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     config = checker.config(case.config)
@@ -183,8 +192,9 @@ def test_model_gradients_match_reference(checker: Checker, case: ModelCase) -> N
 @pytest.mark.precise
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
-@given(case=model_cases(layers=(1,)))
-def test_example_does_not_depend_on_the_rest_of_its_batch(checker: Checker, case: ModelCase) -> None:
+@given(data=st.data())
+def test_example_does_not_depend_on_the_rest_of_its_batch(checker: Checker, data: st.DataObject) -> None:
+    case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     run = lambda s, t: as_numpy(checker.call("3/model-forward", "model", checker.tensor(s), checker.tensor(t),
