@@ -103,8 +103,9 @@ def check_weights(module: nn.Module, weights: Mapping[str, Tensor], dims: Mappin
     """Raise :class:`ParameterMismatch` unless ``weights`` gives every parameter of ``module``, at its shape.
 
     A weight the module has no parameter for, a parameter no weight reaches (functional_call would
-    keep its own initial value), or a shape that differs (functional_call would broadcast a (d_model,)
-    gain into a scalar one without a word) means the module cannot hold the paper's parameters.
+    keep its own initial value), or a shape that differs (functional_call would run a module whose
+    LayerNorm gain is a scalar with the (d_model,) one it is given, hiding the scalar) means the
+    module cannot hold the paper's parameters.
     Tied parameters count once, under their first name, as ``named_parameters`` lists them.
     """
     own = dict(module.named_parameters())
