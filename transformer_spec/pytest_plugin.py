@@ -25,7 +25,7 @@ from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.rerun import rerun_command_line
 from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY, TARGET_KEY
 from transformer_spec.harness.target import Target, resolve_target
-from transformer_spec.harness.watchdog import DEFAULT_TIMEOUT, TestTimedOut, Watchdog
+from transformer_spec.harness.watchdog import DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, cap_memory
 from transformer_spec.harness.paths import inputs_path
 
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                     help=f"time limit per test, scaled by its time_limit marker and the implementation's time_factor; "
                          f"it only catches hangs (default {DEFAULT_TIMEOUT:g}; 0 = none)")
+    group.addoption("--spec-memory-limit", type=float, default=DEFAULT_MEMORY_GIB, metavar="GIB",
+                    help=f"address space per xdist worker on CPU, so that an implementation that allocates without "
+                         f"bound errs in its own test (default {DEFAULT_MEMORY_GIB:g}; 0 = none)")
     group.addoption("--focus", action="store_true",
                     help="run only the tests of the clauses an implementation names in its focus_clauses (mutants do)")
 
@@ -72,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         target = resolve_target(config.getoption("device"), config.getoption("dtype"))
         config.stash[TARGET_KEY] = target
+        if hasattr(config, "workerinput") and target.device == "cpu" and config.getoption("spec_memory_limit") > 0:
+            cap_memory(config.getoption("spec_memory_limit"))
         config.stash[IMPLS_KEY] = {spec: load(spec, target) for spec in impl_specs(config)}
     except SpecUsageError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -7,6 +7,7 @@ are not implementations at all, for the usage errors of ``--impl``.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
@@ -41,6 +42,12 @@ class ReturnsNaN(Correct):
     def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
         out, _ = super().attention(q, k, v, mask)
         return out.index_fill(-1, torch.tensor([0], device=out.device), float("nan")), None
+
+
+class ReturnsInf(Correct):
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        out, _ = super().attention(q, k, v, mask)
+        return out * float("inf"), None
 
 
 class WrongShape(Correct):
@@ -81,6 +88,23 @@ class Hangs(Correct):
 class Exits(Correct):
     def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
         os._exit(1)
+
+
+class KillsItself(Correct):
+    """Dies as by the OOM killer or a segfault: no Python code runs after the signal."""
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+class EatsMemory(Correct):
+    """Allocates (and touches) 256 MiB after 256 MiB without bound."""
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        hoard = []
+        while True:
+            hoard.append(torch.ones(2**26, dtype=torch.float32))
 
 
 class NotAnImplementation:

@@ -23,7 +23,9 @@ from tests.harness.once import once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests/harness/misbehaving.py"
-BEHAVIOURS = ("Raises", "ReturnsNaN", "WrongShape", "WrongDtype", "WrongDevice", "NonDeterministic", "Hangs", "Exits")
+BEHAVIOURS = ("Raises", "ReturnsNaN", "ReturnsInf", "WrongShape", "WrongDtype", "WrongDevice", "NonDeterministic",
+              "Hangs", "Exits", "KillsItself", "EatsMemory")
+ONE_TEST_ONLY = ("Hangs", "Exits", "KillsItself", "EatsMemory")  # slow or fatal: run in one test each
 TIMEOUT_S = 10
 
 
@@ -61,8 +63,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     junit = tmp_path_factory.mktemp("misbehaving") / "junit.xml"
     impls = [arg for b in BEHAVIOURS for arg in ("--impl", f"{MODULE}:{b}")] + ["--impl", "reference"]
     command = [sys.executable, "-m", "pytest", "spec_tests/test_attention.py", *impls,
-               "-k", "scaling_queries or (matches_reference and not Hangs and not Exits)",
-               "-n", "2", "--spec-timeout", str(TIMEOUT_S), "-p", "no:cacheprovider",
+               "-k", f"scaling_queries or (matches_reference and not {' and not '.join(ONE_TEST_ONLY)})",
+               "-n", "2", "--spec-timeout", str(TIMEOUT_S), "--spec-memory-limit", "2", "-p", "no:cacheprovider",
                "-p", "tests.harness.quick_profile", "--hypothesis-profile", "quick", "-q", "--tb=line",
                f"--junitxml={junit}"]
 
@@ -83,6 +85,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     ("NonDeterministic", "test_attention_matches_reference", "is not deterministic: two identical calls differ"),
     ("Hangs", "test_scaling_queries_scales_the_scores", f"timed out after {TIMEOUT_S} s in "),
     ("Exits", "test_scaling_queries_scales_the_scores", "crashed while running"),
+    ("KillsItself", "test_scaling_queries_scales_the_scores", "crashed while running"),
+    ("ReturnsInf", "test_attention_matches_reference", "ReturnsInf.attention output 0 has 36 non-finite values (first -inf"),
+    ("EatsMemory", "test_scaling_queries_scales_the_scores", f"{MODULE}:EatsMemory.attention ran out of memory"),
 ])
 def test_misbehaviour_is_reported(run: Run, impl: str, test: str, expected: str) -> None:
     outcome = run.of(test, impl)
@@ -97,4 +102,4 @@ def test_the_rest_of_the_run_completes(run: Run) -> None:
     assert {run.of(t, "reference").status for t in ("test_attention_matches_reference",
                                                     "test_scaling_queries_scales_the_scores")} == {"passed"}
     assert run.of("test_scaling_queries_scales_the_scores", "NonDeterministic").status == "passed"
-    assert len(run.outcomes) == 2 * (len(BEHAVIOURS) + 1) - 2
+    assert len(run.outcomes) == 2 * (len(BEHAVIOURS) + 1) - len(ONE_TEST_ONLY)

@@ -84,10 +84,10 @@ class Checker:
             if currently_in_test_context():
                 reject()  # another example may have a shape the implementation supports
             pytest.skip(f"not-applicable: {self.spec}.{method}: {exc}")
-        except MemoryError as exc:
-            raise ImplementationError(f"[{clause_id}] {self.spec}.{method} ran out of memory (the worker's memory "
-                                      f"cap, or the machine's): {exc}") from exc
         except Exception as exc:
+            if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
+                raise ImplementationError(f"[{clause_id}] {self.spec}.{method} ran out of memory (the worker's "
+                                          f"memory cap, --spec-memory-limit, or the machine's): {exc}") from exc
             raise ImplementationError(f"[{clause_id}] {self.spec}.{method} raised {type(exc).__name__}: {exc}") from exc
         for i, leaf in enumerate(_tensor_leaves(out)):
             check_tensor(f"[{clause_id}] {self.spec}.{method} output {i}", leaf, self.target.torch_dtype,

@@ -1,4 +1,6 @@
-"""A time limit per test that only catches hangs, reported as a time-out, never as a crash.
+"""Limits that contain a hostile implementation: a time limit per test, a memory cap per worker.
+
+The time limit only catches hangs, and is reported as a time-out, never as a crash.
 
 The limit is generous and scaled to the work: ``--spec-timeout`` seconds times the test's
 ``time_limit(factor)`` marker (training) times the implementation's declared ``time_factor``
@@ -9,11 +11,17 @@ Hypothesis nor an implementation's ``except Exception`` swallows it) and the run
 stuck outside Python cannot be interrupted: after a grace period the worker process writes a
 note for the controller (``timeouts/`` in the staged report folder) and exits, and the report
 reads the note instead of "worker crashed".
+
+The memory cap (``--spec-memory-limit`` GiB of address space per xdist worker, CPU runs only:
+CUDA reserves far more address space than it uses) turns an implementation that allocates
+without bound into a ``MemoryError`` or a failed allocation in its own call, reported as an
+``error`` of that test, before the kernel's OOM killer picks a process.
 """
 from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import threading
 from typing import Any, Iterator
@@ -25,6 +33,17 @@ from transformer_spec.harness.paths import note_path
 
 DEFAULT_TIMEOUT = 300.0
 """Seconds per test before the scaling: far above what any test of a correct implementation needs, even on a busy machine."""
+
+
+DEFAULT_MEMORY_GIB = 8.0
+"""Address space per worker: ten times what the suite's largest test uses (the training test: under 1 GiB)."""
+
+
+def cap_memory(gib: float) -> None:
+    """Limit this process's address space to ``gib`` GiB (never above the hard limit already in force)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = int(gib * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
 
 
 class TestTimedOut(BaseException):

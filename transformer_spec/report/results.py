@@ -124,6 +124,8 @@ class ResultLog:
     def _timed_out(self, result: TestResult) -> None:
         note = note_path(self._notes, result.nodeid) if self._notes else None
         if note is None or not note.is_file():
+            result.message = (f"the process running this test died (an exit, a signal such as SIGKILL, or the "
+                              f"kernel's OOM killer); xdist said: {result.message}")
             return
         found = json.loads(note.read_text(encoding="utf-8"))
         if found["failures"]:
