@@ -9,7 +9,8 @@ import pytest
 from reference.clauses import clause
 from transformer_spec.cli import main
 from transformer_spec.report.build import build_report
-from transformer_spec.report.blocking import mark_blocked, parts_of, root_cause
+from transformer_spec.harness.composition import parts_of
+from transformer_spec.report.blocking import mark_blocked, root_cause
 from transformer_spec.report.html import render
 from transformer_spec.report.inputs import load_kill_matrix, load_training
 from transformer_spec.report.nodeinfo import clauses_of, impl_of

@@ -9,11 +9,13 @@ import pytest
 import torch
 from hypothesis import currently_in_test_context, reject
 
-from implementations.protocol import Implementation, Unsupported
+from implementations.protocol import Implementation, ParameterMismatch, Unsupported
 from reference.config import TransformerConfig
 from reference.params import flatten, map_tree
 from transformer_spec.harness.compare import (PRECISION_FINDINGS, TOLERANCES, ImplementationError, Measurement, NonConformance, Tolerance,
                                               as_numpy, check_output, check_tensor, describe, measure, measure_against_baseline)
+from transformer_spec.harness.composition import parts_of
+from transformer_spec.harness.substitution import root_cause
 from transformer_spec.harness.target import Target
 
 
@@ -32,6 +34,10 @@ class Checker:
 
     def __repr__(self) -> str:
         return f"Checker({self.spec!r}, {self.target})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """One line in Hypothesis's counterexamples too (its printer would otherwise list every field)."""
+        printer.text(repr(self))
 
     # -- inputs -----------------------------------------------------------------
     def tensor(self, array: Any) -> torch.Tensor:
@@ -84,6 +90,8 @@ class Checker:
             if currently_in_test_context():
                 reject()  # another example may have a shape the implementation supports
             pytest.skip(f"not-applicable: {self.spec}.{method}: {exc}")
+        except ParameterMismatch as exc:  # parameters are part of conformance: a scalar LayerNorm gain is a violation
+            raise self._violation(clause_id, f"{self.spec}.{method} cannot hold the paper's parameters: {exc}") from exc
         except Exception as exc:
             if isinstance(exc, MemoryError) or "can't allocate memory" in str(exc):
                 raise ImplementationError(f"[{clause_id}] {self.spec}.{method} ran out of memory (the worker's "
@@ -121,11 +129,14 @@ class Checker:
 
     # -- judging ----------------------------------------------------------------
     def assert_close(self, clause_id: str, what: str, actual: Any, desired: np.ndarray, tol: Tolerance | None = None,
-                     baseline: Callable[[], Any] | None = None) -> None:
+                     baseline: Callable[[], Any] | None = None,
+                     composite: tuple[str, Callable[[], np.ndarray]] | None = None) -> None:
         """Shape, dtype, device, finiteness, then values of ``actual`` against the reference ``desired``.
 
         ``baseline`` computes the same quantity with plain PyTorch in the target dtype; in float16/bfloat16
-        the budget is k times its error against the reference (plus a small atol).
+        the budget is k times its error against the reference (plus a small atol).  ``composite`` is
+        (the component under test, the reference's recomputation of ``desired``): on a mismatch the
+        message names the offered part whose substitution into the reference reproduces ``actual``.
         """
         __tracebackhide__ = True
         desired = np.asarray(desired, dtype=np.float64)
@@ -137,7 +148,8 @@ class Checker:
             m = measure(what, array, desired, tol)
         self._keep(clause_id, m)
         if m.ratio > 1.0 and not self._precision_finding(clause_id, what, array, desired, m):
-            raise self._violation(clause_id, describe(m), m.as_dict())
+            where = "" if composite is None else "\n" + root_cause(self, parts_of([composite[0]]), array, composite[1])
+            raise self._violation(clause_id, describe(m) + where, m.as_dict())
 
     def _precision_finding(self, clause_id: str, what: str, array: np.ndarray, desired: np.ndarray,
                            m: Measurement) -> bool:

@@ -1,8 +1,9 @@
 """Which failures a failing part explains: composites are ``blocked by`` the clauses of their parts.
 
 A test exercises the components of its ``requires`` marker.  A composite component is built from
-parts (:data:`PARTS`, the paper's Figure 1): an implementation whose attention fails its own tests
-will fail every layer, stack and model test too, and those failures say nothing new.  A failing
+parts (``harness.composition.PARTS``, the paper's Figure 1): an implementation whose attention
+fails its own tests will fail every layer, stack and model test too, and those failures say
+nothing new.  A failing
 test is *blocked* when a failing test of the same implementation exercises only components that
 are strict parts of its own; the report then names the parts' clauses as the root cause instead
 of counting the composite as a second failure.  Only offered components are ever blamed: a part
@@ -10,37 +11,12 @@ that is not offered has no test, so it cannot block anything.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
+from transformer_spec.harness.composition import parts_of
 from transformer_spec.report.results import TestResult
 
-PARTS: dict[str, tuple[str, ...]] = {
-    "multi_head_attention": ("attention", "heads"),
-    "sublayer_connection": ("layer_norm",),
-    "encoder_layer": ("multi_head_attention", "ffn", "sublayer_connection"),
-    "decoder_layer": ("multi_head_attention", "ffn", "sublayer_connection"),
-    "encoder": ("encoder_layer", "embedding", "positional_encoding"),
-    "decoder": ("decoder_layer", "embedding", "positional_encoding"),
-    "model": ("encoder", "decoder", "output_logits"),
-    "greedy_decode": ("model",),
-    "beam_search": ("model",),
-    "train_steps": ("model", "loss", "learning_rate", "adam_step"),
-}
-"""Composite protocol component -> the components it is built from."""
-
 BROKEN = ("failed", "error")
-
-
-def parts_of(components: Iterable[str]) -> set[str]:
-    """Every component the given ones are built from, transitively, themselves excluded."""
-    found: set[str] = set()
-    todo = [p for c in components for p in PARTS.get(c, ())]
-    while todo:
-        part = todo.pop()
-        if part not in found:
-            found.add(part)
-            todo.extend(PARTS.get(part, ()))
-    return found - set(components)
 
 
 def mark_blocked(tests: Sequence[TestResult]) -> None:
