@@ -35,16 +35,18 @@ def _real_rows(real: np.ndarray, value: Any) -> Any:
 
 
 def assert_close_where_real(checker: Checker, clause_id: str, what: str, real: np.ndarray, out: Any,
-                            expected: np.ndarray, baseline: Callable[[], Any]) -> None:
-    """Compare the rows of real (non-padding) positions only.
+                            reference: Callable[[], np.ndarray], baseline: Callable[[], Any]) -> None:
+    """Compare the rows of real (non-padding) positions only, with the reference recomputed by ``reference()``.
 
     A padded row is read by nothing the paper defines: the next layer masks it as a key (§3.2.3) and the
     loss skips it (§5.4), so an implementation may leave anything there (zeros, as nested tensors do).
+    On a mismatch the recomputation is repeated with the implementation's own parts substituted, to
+    name the part at fault (the composite is the component just called).
     """
     __tracebackhide__ = True
     only = lambda v: _real_rows(real, v)
-    checker.assert_close(clause_id, f"{what} at real positions", only(out), only(expected), _tol(checker),
-                         lambda: only(baseline()))
+    checker.assert_close(clause_id, f"{what} at real positions", only(out), only(reference()), _tol(checker),
+                         lambda: only(baseline()), composite=(checker.last_call[0], lambda: only(reference())))
 
 
 def layer_norm_tolerance(checker: Checker, x: np.ndarray, scale: np.ndarray, eps: float) -> Tolerance | None:
@@ -113,7 +115,7 @@ def test_encoder_layer_matches_reference(checker: Checker, data: st.DataObject) 
     args = (checker.tensor(x), checker.params(layer), checker.tensor(mask), config)
     out = checker.call_deterministic("3.1/encoder-layer", "encoder_layer", *args)
     assert_close_where_real(checker, "3.1/encoder-layer", "encoder layer", src != config.pad_id, out,
-                            layers.encoder_layer(x, layer, mask, config), checker.baseline("encoder_layer", *args))
+                            lambda: layers.encoder_layer(x, layer, mask, config), checker.baseline("encoder_layer", *args))
 
 
 @pytest.mark.precise
@@ -144,7 +146,7 @@ def test_decoder_layer_matches_reference(checker: Checker, data: st.DataObject) 
     args = (checker.tensor(y), checker.tensor(memory), checker.params(layer), checker.tensor(src_mask),
             checker.tensor(tgt_mask), config)
     out = checker.call_deterministic("3.1/decoder-layer", "decoder_layer", *args)
-    expected = layers.decoder_layer(y, memory, layer, src_mask, tgt_mask, config)
+    expected = lambda: layers.decoder_layer(y, memory, layer, src_mask, tgt_mask, config)
     assert_close_where_real(checker, "3.1/decoder-layer", "decoder layer", tgt != config.pad_id, out, expected,
                             checker.baseline("decoder_layer", *args))
 
@@ -160,7 +162,7 @@ def test_encoder_stack_matches_reference(checker: Checker, data: st.DataObject) 
     args = (checker.tensor(src), checker.params(params), config)
     out = checker.call_deterministic("3.1/encoder-stack", "encoder", *args)
     assert_close_where_real(checker, "3.1/encoder-stack", "encoder output", src != config.pad_id, out,
-                            layers.encode(src, params, config), checker.baseline("encoder", *args))
+                            lambda: layers.encode(src, params, config), checker.baseline("encoder", *args))
 
 
 @pytest.mark.clause("3.1/decoder-stack")
@@ -174,7 +176,7 @@ def test_decoder_stack_matches_reference(checker: Checker, data: st.DataObject) 
     args = (checker.tensor(tgt), checker.tensor(memory), checker.tensor(src), checker.params(params), config)
     out = checker.call_deterministic("3.1/decoder-stack", "decoder", *args)
     assert_close_where_real(checker, "3.1/decoder-stack", "decoder output", tgt != config.pad_id, out,
-                            layers.decode(tgt, memory, src, params, config), checker.baseline("decoder", *args))
+                            lambda: layers.decode(tgt, memory, src, params, config), checker.baseline("decoder", *args))
 
 
 @pytest.mark.clause("3/model-forward")
@@ -188,7 +190,7 @@ def test_model_matches_reference(checker: Checker, data: st.DataObject) -> None:
     args = (checker.tensor(src), checker.tensor(tgt), checker.params(params), config)
     out = checker.call_deterministic("3/model-forward", "model", *args)
     assert_close_where_real(checker, "3/model-forward", "logits", tgt != config.pad_id, out,
-                            layers.transformer_forward(src, tgt, params, config), checker.baseline("model", *args))
+                            lambda: layers.transformer_forward(src, tgt, params, config), checker.baseline("model", *args))
 
 
 @pytest.mark.precise

@@ -109,7 +109,9 @@ def test_a_killed_run_leaves_the_previous_report_and_the_next_run_cleans_up(prev
 def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(previous: Path) -> None:
     before = _digest(previous)
     first = _start(previous, "--impl", "tests/harness/misbehaving.py:Hangs", "--timeout", "600")  # busy until killed
-    _wait_for_first_result(first)
+    while not list(previous.parent.glob(".reports.staging-*")):  # the first run holds the lock from now on
+        assert first.poll() is None, first.communicate()[0]
+        time.sleep(0.2)
     second = subprocess.run([*RUN, "--report-dir", str(previous)], cwd=ROOT, capture_output=True, text=True,
                             timeout=600)
     first.kill()
