@@ -23,6 +23,7 @@ from transformer_spec.commands.options import (distinct_implementations, existin
                                                 workers, writable_folder)
 from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.target import DEVICES, DTYPES, resolve_target
+from transformer_spec.report.folder import ReportFolder
 from transformer_spec.report.inputs import load_kill_matrix
 
 PROFILES = ("dev", "ci", "thorough")
@@ -39,6 +40,7 @@ def check_options(args: argparse.Namespace) -> None:
     existing_folder("--training-dir", args.training_dir)
     load_kill_matrix(args.kill_matrix)
     writable_folder("--report-dir", args.report_dir)
+    ReportFolder(args.report_dir.resolve()).check_free()
     target = resolve_target(args.device, args.dtype)
     for spec in distinct_implementations(args.impl or [DEFAULT_IMPL]):
         load(spec, target)

@@ -35,7 +35,13 @@ class ReportFolder:
     def incomplete(self) -> Path:
         return self.final.with_name(self.final.name + INCOMPLETE_SUFFIX)
 
-    def acquire(self) -> None:
+    def check_free(self) -> None:
+        """A usage error now, before anything runs, if another run holds the folder's lock (creates nothing)."""
+        if (self.final.parent / f".{self.final.name}.lock").is_file():
+            self.acquire(staging=False)
+            self.release()
+
+    def acquire(self, staging: bool = True) -> None:
         """Take the folder's lock (a usage error if another run holds it) and start a fresh staging folder."""
         self.final.parent.mkdir(parents=True, exist_ok=True)
         lock = open(self.final.parent / f".{self.final.name}.lock", "a+", encoding="utf-8")
@@ -48,8 +54,10 @@ class ReportFolder:
             raise SpecUsageError("--report-dir", str(self.final),
                                  f"another transformer-spec run ({holder}) is writing this folder; "
                                  "wait for it or choose another --report-dir") from None
-        lock.seek(0), lock.truncate(), lock.write(f"pid {os.getpid()}"), lock.flush()
         self._lock = lock
+        if not staging:
+            return
+        lock.seek(0), lock.truncate(), lock.write(f"pid {os.getpid()}"), lock.flush()
         for stale in self.final.parent.glob(f".{self.final.name}.staging-*"):  # left by runs that were killed
             shutil.rmtree(stale, ignore_errors=True)
         self.staging.mkdir()
