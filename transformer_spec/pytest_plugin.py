@@ -7,6 +7,7 @@ The Hypothesis profile is chosen with Hypothesis's own ``--hypothesis-profile``
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pathlib import Path
@@ -28,6 +29,7 @@ from transformer_spec.harness.target import Target, resolve_target
 from transformer_spec.harness.watchdog import DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, cap_memory
 from transformer_spec.harness.paths import inputs_path
 
+_CLAUSE_PREFIX = re.compile(r"^\[([^\]\s]+)\]")
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
              HealthCheck.filter_too_much)
 
@@ -145,6 +147,12 @@ def _exceptions(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
+def violated_clauses(exc: BaseException) -> list[str]:
+    """The clauses the failure names: a violation's own, or an error's ``[clause]`` prefix (several in a group)."""
+    found = [getattr(e, "clause_id", None) or _CLAUSE_PREFIX.match(str(e)) for e in _exceptions(exc)]
+    return list(dict.fromkeys(f if isinstance(f, str) else f.group(1) for f in found if f))
+
+
 def failure_message(item: pytest.Item, spec: str | None, excinfo: Any) -> str | None:
     """One line per distinct failure, naming clause and implementation; None to keep pytest's own text.
 
@@ -191,6 +199,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if message is not None:
             report.longrepr = message
         report.user_properties.append(("failure_kind", kind))
+        if call.excinfo is not None:
+            report.user_properties.append(("violated", violated_clauses(call.excinfo.value)))
         report.sections.append(("Reproduce", reproduce_command(item, spec)))
         save_inputs(item)
 

@@ -10,7 +10,7 @@ from reference.clauses import clause
 from transformer_spec.cli import main
 from transformer_spec.report.build import build_report
 from transformer_spec.harness.composition import parts_of
-from transformer_spec.report.blocking import mark_blocked, root_cause
+from transformer_spec.report.blocking import mark_blocked, root_cause, seen_from
 from transformer_spec.report.html import render
 from transformer_spec.report.inputs import load_kill_matrix, load_training
 from transformer_spec.report.nodeinfo import clauses_of, impl_of
@@ -62,6 +62,14 @@ def test_a_composite_is_never_blocked_by_a_sibling_or_by_itself() -> None:
     mark_blocked([encoder, decoder])
     assert encoder.blocked_by == decoder.blocked_by == []
     assert "how the parts are put together" in root_cause("fails", [encoder])["note"]
+
+
+def test_a_test_of_two_clauses_fails_the_one_it_broke_on_and_blocks_the_other() -> None:
+    trajectory = TestResult("t::trajectory", ["3.4/tied-weights", "5.3/adam"], "impl", ["train_steps"], "failed",
+                            finished=True, violated=["3.4/tied-weights"])
+    assert clause_status(clause("3.4/tied-weights"), [seen_from(trajectory, "3.4/tied-weights")], {}) == "fails"
+    assert clause_status(clause("5.3/adam"), [seen_from(trajectory, "5.3/adam")], {}) == "blocked"
+    assert seen_from(trajectory, "5.3/adam").blocked_by == ["3.4/tied-weights"] and trajectory.blocked_by == []
 
 
 def test_crashed_worker_report_is_an_error_of_the_right_clause_and_impl() -> None:

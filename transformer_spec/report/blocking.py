@@ -11,6 +11,7 @@ that is not offered has no test, so it cannot block anything.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 from transformer_spec.harness.composition import parts_of
@@ -27,13 +28,21 @@ def mark_blocked(tests: Sequence[TestResult]) -> None:
         t.blocked_by = sorted({c for u in broken if u is not t and set(u.components) <= parts for c in u.clauses})
 
 
+def seen_from(test: TestResult, clause_id: str) -> TestResult:
+    """``test`` as it counts for ``clause_id``: a test of several clauses that broke on another of them is
+    blocked by that clause here (its checks of ``clause_id`` never got their turn)."""
+    if test.outcome not in BROKEN or test.blocked_by or not test.violated or clause_id in test.violated:
+        return test
+    return dataclasses.replace(test, blocked_by=sorted(set(test.violated)))
+
+
 def root_cause(status: str, tests: Sequence[TestResult]) -> dict[str, Any] | None:
     """For a blocked or failing composite clause, the clauses of its failing parts, with a one-line note."""
     blockers = sorted({c for t in tests for c in t.blocked_by})
     if status == "blocked":
         return {"blocked_by": blockers,
-                "note": f"blocked by {', '.join(blockers)}: a part it is built from fails on its own, "
-                        "so its own failure says nothing new"}
+                "note": f"blocked by {', '.join(blockers)}: its failing tests break there first (a part they are "
+                        "built from, or another clause the same test checks), so they say nothing new about this one"}
     if status in ("fails", "error") and any(parts_of(t.components) for t in tests if t.outcome in BROKEN):
         return {"blocked_by": [], "note": "every part it is built from that was tested on its own agrees with the "
                                           "reference: the fault is in how the parts are put together, or in a part "

@@ -10,7 +10,7 @@ import math
 from typing import Any, Sequence
 
 from reference.clauses import CLAUSES, Clause
-from transformer_spec.report.blocking import mark_blocked, root_cause
+from transformer_spec.report.blocking import mark_blocked, root_cause, seen_from
 from transformer_spec.report.results import TestResult
 from transformer_spec.report.status import FAILING, clause_status, coverage, deviations_touching, summary, verdict
 
@@ -63,7 +63,8 @@ def clause_entries(results: Sequence[TestResult], implementations: Sequence[dict
     ordered = sorted((r for r in results if r.finished), key=lambda r: r.nodeid)
     for impl in implementations:
         mark_blocked([r for r in ordered if r.impl == impl["spec"]])
-    return [_clause_entry(clause, impl, [r for r in ordered if clause.id in r.clauses and r.impl in (impl["spec"], None)])
+    return [_clause_entry(clause, impl, [seen_from(r, clause.id) for r in ordered
+                                         if clause.id in r.clauses and r.impl in (impl["spec"], None)])
             for clause in CLAUSES for impl in implementations]
 
 

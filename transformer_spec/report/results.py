@@ -49,6 +49,7 @@ class TestResult:
     measurements: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)  # precision findings (values off the dtype's budget only)
     blocked_by: list[str] = field(default_factory=list)  # clauses of failing parts that explain this failure
+    violated: list[str] = field(default_factory=list)  # the clauses its failure names (``[clause] ...``)
     duration: float = 0.0
     finished: bool = False
 
@@ -101,6 +102,8 @@ class ResultLog:
             result.clauses, result.impl, result.components = self._identify(report.nodeid)
         if props.get("measurements"):
             result.measurements = json.loads(json.dumps(props["measurements"], default=str))
+        if props.get("violated"):
+            result.violated = list(props["violated"])
         if props.get("findings"):
             result.findings = json.loads(json.dumps(props["findings"], default=str))
         result.duration += report.duration or 0.0
