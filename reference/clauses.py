@@ -24,6 +24,15 @@ from reference import (attention, decoding, embeddings, feed_forward, layers, ma
 
 Kind = Literal["normative", "implementation-defined", "recipe"]
 
+NORM = ("layer_norm_eps",)
+"""Declarable fields that change every LayerNorm (§3.1)."""
+LAYER = ("norm_position", *NORM)
+"""Declarable fields that change every encoder and decoder layer (§3.1)."""
+INPUTS = ("pe_layout", "pe_offset")
+"""Declarable fields that change the stacks' inputs, embedding plus positional encoding (§3.4, §3.5)."""
+MODEL = (*LAYER, "final_norm", *INPUTS)
+"""Declarable fields that change the stacks and the whole model's output."""
+
 
 @dataclass(frozen=True)
 class Clause:
@@ -45,25 +54,25 @@ def _c(id: str, title: str, statement: str, kind: Kind, reference: Callable[...,
 CLAUSES: tuple[Clause, ...] = (
     _c("3.1/layer-norm", "Layer normalisation",
        "LayerNorm normalises each position over the feature axis with the biased variance, then applies gain and bias.",
-       "normative", residual.layer_norm),
+       "normative", residual.layer_norm, governed_by=NORM),
     _c("3.1/residual-post-norm", "Residual sub-layer connection",
        "Each sub-layer's output is LayerNorm(x + Sublayer(x)): residual add first, normalisation after.",
-       "normative", residual.sublayer_connection, governed_by=("norm_position",)),
+       "normative", residual.sublayer_connection, governed_by=LAYER),
     _c("3.1/encoder-layer", "Encoder layer",
        "An encoder layer is self-attention then the position-wise FFN, each wrapped in the residual connection.",
-       "normative", layers.encoder_layer, governed_by=("norm_position",)),
+       "normative", layers.encoder_layer, governed_by=LAYER),
     _c("3.1/decoder-layer", "Decoder layer",
        "A decoder layer is masked self-attention, encoder-decoder attention, then the FFN, each wrapped in the residual connection.",
-       "normative", layers.decoder_layer, governed_by=("norm_position",)),
+       "normative", layers.decoder_layer, governed_by=LAYER),
     _c("3.1/encoder-stack", "Encoder stack",
        "The encoder is N identical layers over the embedded, position-encoded source; its output is the last layer's output.",
-       "normative", layers.encode, governed_by=("norm_position", "final_norm")),
+       "normative", layers.encode, governed_by=MODEL),
     _c("3.1/decoder-stack", "Decoder stack",
        "The decoder is N identical layers over the embedded, position-encoded, shifted target, attending to the encoder output.",
-       "normative", layers.decode, governed_by=("norm_position", "final_norm")),
+       "normative", layers.decode, governed_by=MODEL),
     _c("3/model-forward", "Full encoder-decoder forward pass",
        "Source and target tokens map to next-token logits through encoder, decoder and the tied output projection (Figure 1).",
-       "normative", layers.transformer_forward, governed_by=("norm_position", "final_norm")),
+       "normative", layers.transformer_forward, governed_by=MODEL),
     _c("3.2.1/softmax", "Attention weights are a softmax over keys",
        "Every query's attention weights are non-negative and sum to 1 over the keys it may attend to.",
        "normative", attention.softmax),
@@ -105,10 +114,11 @@ CLAUSES: tuple[Clause, ...] = (
        "normative", embeddings.output_logits),
     _c("3.4/output-softmax", "Output softmax",
        "Next-token probabilities are the softmax of the decoder output times the shared embedding matrix transposed.",
-       "normative", embeddings.output_probabilities),
+       "normative", embeddings.output_probabilities, governed_by=MODEL),
     _c("3.5/positional-encoding", "Sinusoidal positional encoding",
-       "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)) and PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)), interleaved.",
-       "normative", positional_encoding.sinusoidal_encoding),
+       "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)) and PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)), interleaved, "
+       "positions counted from 0 (a declared pe_layout or pe_offset is checked instead).",
+       "normative", positional_encoding.sinusoidal_encoding, governed_by=INPUTS),
     _c("5.3/learning-rate", "Learning-rate schedule",
        "lrate = d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5), steps counted from 1.",
        "recipe", schedule.learning_rate, equation="3"),
@@ -117,7 +127,7 @@ CLAUSES: tuple[Clause, ...] = (
        "recipe", optimizer.adam_update),
     _c("5.4/dropout", "Residual dropout placement",
        "Dropout acts on each sub-layer output before the residual add and on the embedding + PE sums, nowhere else, and not in evaluation.",
-       "recipe", regularization.dropout),
+       "recipe", regularization.dropout, governed_by=MODEL),
     _c("5.4/label-smoothing", "Label smoothing",
        "Training targets are smoothed with epsilon_ls = 0.1 (the target keeps 1 - epsilon, up to its share of the "
        "spread) and padding positions do not count in the loss.",

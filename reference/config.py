@@ -14,6 +14,7 @@ NormPosition = Literal["post", "pre"]
 SmoothingConvention = Literal["others", "uniform"]
 SmoothingPadClass = Literal["included", "excluded"]
 FullyMasked = Literal["zeros", "nan", "uniform"]
+PeLayout = Literal["interleaved", "halves"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ class TransformerConfig:
     # (eps/(V-2) each).  Padding *positions* never count in the loss either way.
     smoothing_pad_class: SmoothingPadClass = "included"
     fully_masked: FullyMasked = "zeros"  # what a query that sees no key yields
+    # Where the sines and cosines of §3.5 sit: "interleaved" (sin in column 2i, cos in 2i+1, the paper) or
+    # "halves" (all sines, then all cosines, same frequencies: Hugging Face's MarianSinusoidalPositionalEmbedding).
+    pe_layout: PeLayout = "interleaved"
+    # The position of the first token: 0 in the paper; fairseq counts from padding_idx + 1 (make_positions).
+    pe_offset: int = 0
 
     def __post_init__(self) -> None:
         for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
@@ -63,8 +69,11 @@ class TransformerConfig:
             raise SpecUsageError("pad_id", self.pad_id, f"must be a token id below vocab={self.vocab}")
         if not self.layer_norm_eps >= 0.0:
             raise SpecUsageError("layer_norm_eps", self.layer_norm_eps, "must be a non-negative number")
+        if not (isinstance(self.pe_offset, int) and self.pe_offset >= 0):
+            raise SpecUsageError("pe_offset", self.pe_offset, "must be a non-negative integer")
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
-                              ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked)):
+                              ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
+                              ("pe_layout", PeLayout)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

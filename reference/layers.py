@@ -60,7 +60,8 @@ def decoder_layer(y: np.ndarray, memory: np.ndarray, params: Mapping[str, Any], 
 def _embed_input(tokens: np.ndarray, params: Mapping[str, Any], c: TransformerConfig, keep: Keep, stack: str) -> np.ndarray:
     """Dropout(Embedding(tokens) * sqrt(d_model) + PE), §3.4, §3.5, §5.4."""
     require_ndim("tokens", tokens, 2, "batch, seq")
-    x = embed(tokens, params["embedding"]) + sinusoidal_encoding(np.shape(tokens)[1], c.d_model)
+    pe = sinusoidal_encoding(np.shape(tokens)[1], c.d_model, c.pe_layout, c.pe_offset)  # (seq, d_model)
+    x = embed(tokens, params["embedding"]) + pe
     return dropout(x, None if keep is None else keep.get(f"{stack}.embedding"), c.dropout)
 
 

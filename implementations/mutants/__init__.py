@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from implementations.adapters import ours
-from implementations.mutants import broken, broken_numerics, broken_params, broken_recipe, wiring
+from implementations.mutants import broken, broken_numerics, broken_params, broken_recipe, undeclared_choices, wiring
 from implementations.pytorch import decoding, modules
 from implementations.pytorch import functional as fn
 from implementations.pytorch.model import DecoderLayer, EncoderLayer
@@ -175,6 +175,8 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "length_penalty", broken_recipe.length_penalty_plain_power),)),
     Mutant("beam-extends-finished", "6.1/beam-search", "hypotheses ending in EOS stay in the beam and are extended",
            ((decoding, "_split", broken_recipe.split_keeping_finished_alive),)),
+    Mutant("pe-from-position-1", "3.5/positional-encoding", "positions counted from 1, not declared (pe_offset)",
+           ((fn, "sinusoidal_encoding", undeclared_choices.sinusoid_from_position_1),)),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

@@ -23,6 +23,8 @@ VARIANTS: dict[str, str] = {
     "t2t-smoothing": "smoothing_losses:T2TSmoothing",
     "linear-tied": "linear_tied:LinearTied",
     "textbook-beam": "textbook_beam:TextbookBeam",
+    "halves-pe": "library_choices:HalvesPositionalEncoding",
+    "offset-pe": "library_choices:OffsetPositionalEncoding",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 

@@ -113,14 +113,21 @@ def probabilities_over_positions(x, embedding):
     return A.softmax(np.asarray(x) @ np.asarray(embedding).T, axis=1)
 
 
-def pe(seq_len: int, d_model: int, sin_first: bool = True, two_i: bool = True) -> np.ndarray:
-    pos = np.arange(seq_len, dtype=np.float64)[:, None]
+def pe(seq_len: int, d_model: int, layout: str = "interleaved", offset: int = 0, sin_first: bool = True,
+       two_i: bool = True) -> np.ndarray:
+    """Always interleaved: ``layout`` is ignored."""
+    pos = np.arange(offset, offset + seq_len, dtype=np.float64)[:, None]
     i = np.arange(0, d_model, 2, dtype=np.float64)[None, :]
     angle = pos / np.power(10000.0, (i if two_i else i / 2) / d_model)
     out = np.empty((seq_len, d_model))
     first, second = (np.sin, np.cos) if sin_first else (np.cos, np.sin)
     out[:, 0::2], out[:, 1::2] = first(angle), second(angle[:, : d_model // 2])
     return out
+
+
+def pe_from_zero(seq_len: int, d_model: int, layout: str = "interleaved", offset: int = 0) -> np.ndarray:
+    from reference.positional_encoding import sinusoidal_encoding
+    return sinusoidal_encoding(seq_len, d_model, layout)
 
 
 def layer_norm_unbiased(x, scale, bias, eps):
@@ -182,8 +189,10 @@ BROKEN: Variants = {
     "embeddings.embed": [("no sqrt(d_model)", embed_unscaled), ("times d_model", embed_scaled_by_d_model)],
     "embeddings.output_logits": [("logits scaled by sqrt(d_model)", logits_scaled)],
     "embeddings.output_probabilities": [("softmax over positions", probabilities_over_positions)],
-    "positional_encoding.sinusoidal_encoding": [("sin and cos swapped", lambda s, d: pe(s, d, sin_first=False)),
-                                                ("i instead of 2i", lambda s, d: pe(s, d, two_i=False))],
+    "positional_encoding.sinusoidal_encoding": [("sin and cos swapped", lambda *a: pe(*a, sin_first=False)),
+                                                ("i instead of 2i", lambda *a: pe(*a, two_i=False)),
+                                                ("halves layout ignored (always interleaved)", pe),
+                                                ("offset ignored (always from 0)", pe_from_zero)],
     "residual.layer_norm": [("unbiased variance", layer_norm_unbiased), ("eps outside the sqrt", layer_norm_eps_outside)],
     "residual.sublayer_connection": [("pre-norm instead of post-norm", sublayer_always_pre),
                                      ("dropout after the residual add", sublayer_dropout_after_add)],

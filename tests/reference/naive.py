@@ -122,14 +122,22 @@ def feed_forward(x: Array, params: Mapping[str, Array]) -> Array:
     return out
 
 
-def positional_encoding(seq_len: int, d_model: int) -> Array:
-    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same), entry by entry (§3.5)."""
+def positional_encoding(seq_len: int, d_model: int, layout: str = "interleaved", offset: int = 0) -> Array:
+    """PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(same), entry by entry (§3.5).
+
+    ``layout="halves"``: column c < ceil(d_model / 2) is the sine of frequency i = c, the rest the cosine
+    of i = c - ceil(d_model / 2).  Positions are counted from ``offset``.
+    """
     pe = np.zeros((seq_len, d_model))
+    sines = (d_model + 1) // 2
     for pos in range(seq_len):
         for col in range(d_model):
-            i = col // 2
-            angle = pos / 10000.0 ** (2 * i / d_model)
-            pe[pos, col] = math.sin(angle) if col % 2 == 0 else math.cos(angle)
+            if layout == "interleaved":
+                i, is_sine = col // 2, col % 2 == 0
+            else:
+                i, is_sine = (col, True) if col < sines else (col - sines, False)
+            angle = (pos + offset) / 10000.0 ** (2 * i / d_model)
+            pe[pos, col] = math.sin(angle) if is_sine else math.cos(angle)
     return pe
 
 

@@ -107,7 +107,8 @@ def decoder_layer(y: Array, memory: Array, params: Mapping[str, Any], src_mask: 
 
 def _inputs(tokens: Array, params: Mapping[str, Any], config: Any, keep: Any, stack: str) -> Array:
     """§3.4, §3.5, §5.4: Dropout(embedding * sqrt(d_model) + PE)."""
-    x = embed(tokens, params["embedding"]) + naive.positional_encoding(tokens.shape[1], config.d_model)[None]
+    x = embed(tokens, params["embedding"]) + naive.positional_encoding(tokens.shape[1], config.d_model, config.pe_layout,
+                                                                  config.pe_offset)[None]
     return naive.dropout(x, _site(keep, f"{stack}.embedding"), config.dropout)
 
 

@@ -96,7 +96,7 @@ def ffn_case(seed: int, batch: int, seq: int, d_model: int, d_ff: int) -> Case:
 
 
 def pe_case(seed: int, seq_len: int, d_model: int) -> Case:
-    return {"seq_len": seq_len + 3 * (seed % 7), "d_model": d_model}
+    return {"seq_len": seq_len + 3 * (seed % 7), "d_model": d_model, "offset": 1 + seed % 3}
 
 
 def norm_case(seed: int, batch: int, seq: int, d_model: int) -> Case:
@@ -147,7 +147,8 @@ def model_case(seed: int, batch: int, seq_src: int, seq_tgt: int, d_model: int, 
     """Config, canonical params, tokens with padding and (for ``variant``) the non-paper options and dropout."""
     rng = np.random.default_rng(seed)
     layers = 1 + layers % 2
-    options = dict(norm_position="pre", final_norm=True, fully_masked="uniform", dropout=0.3) if variant else {}
+    options = dict(norm_position="pre", final_norm=True, fully_masked="uniform", dropout=0.3, pe_layout="halves",
+                   pe_offset=2) if variant else {}
     config = TransformerConfig(layers=layers, d_model=d_model, d_ff=d_ff, heads=heads, d_k=d_k, d_v=d_v,
                                vocab=max(vocab, 3), warmup_steps=4, **options)
     src = rng.integers(1, config.vocab, (batch, seq_src))

@@ -98,6 +98,11 @@ def hand_positional_encoding(fn: Fn) -> None:
         near(f"PE(0) for d_model={d}", fn(3, d)[0], [0.0, 1.0] * (d // 2) + [0.0] * (d % 2))
     near("PE(1, 0:2)", fn(2, 6)[1, :2], [math.sin(1.0), math.cos(1.0)])
     near("PE(2, 2:4) at d_model=4", fn(3, 4)[2, 2:], [math.sin(0.02), math.cos(0.02)])
+    near("PE(0) in halves at d_model=7", fn(3, 7, "halves")[0], [0.0] * 4 + [1.0] * 3)
+    near("PE(1) in halves at d_model=4", fn(2, 4, "halves")[1],
+         [math.sin(1.0), math.sin(0.01), math.cos(1.0), math.cos(0.01)])
+    near("the first row from position 2 at d_model=4", fn(1, 4, "interleaved", 2)[0],
+         [math.sin(2.0), math.cos(2.0), math.sin(0.02), math.cos(0.02)])
 
 
 def hand_layer_norm(fn: Fn) -> None:

@@ -54,8 +54,12 @@ def check_ffn(fn: Fn, case: Case) -> None:
 
 
 def check_positional_encoding(fn: Fn, case: Case) -> None:
-    want = naive.positional_encoding(case["seq_len"], case["d_model"])
-    assert_agrees("positional encoding", fn(case["seq_len"], case["d_model"]), want)
+    """§3.5 in the paper's interleaved layout from position 0, and the declared halves layout and offsets."""
+    for layout in ("interleaved", "halves"):
+        for offset in (0, case["offset"]):
+            want = naive.positional_encoding(case["seq_len"], case["d_model"], layout, offset)
+            got = fn(case["seq_len"], case["d_model"], layout, offset)
+            assert_agrees(f"positional encoding ({layout}, first position {offset})", got, want)
 
 
 def check_layer_norm(fn: Fn, case: Case) -> None:

@@ -72,6 +72,10 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
     ("causal mask of length 0", lambda: masks.causal_mask(0), "seq_len", 0),
     ("padding mask of 1-d tokens", lambda: masks.padding_mask(np.array([1, 2]), 0), "tokens.shape", (2,)),
     ("positional encoding of width 0", lambda: positional_encoding.sinusoidal_encoding(3, 0), "seq_len, d_model", (3, 0)),
+    ("positional encoding from position -1", lambda: positional_encoding.sinusoidal_encoding(3, 4, "interleaved", -1),
+     "offset", -1),
+    ("unknown positional-encoding layout", lambda: positional_encoding.sinusoidal_encoding(3, 4, "sin-only"),
+     "layout", "sin-only"),
     ("unknown norm position", lambda: residual.sublayer_connection(
         Z((1, 1, 2)), lambda h: h, {"scale": Z(2), "bias": Z(2)}, 1e-5, "middle"), "norm_position", "middle"),
     ("unknown clause id", lambda: clause("3.9/nothing"), "clause", "3.9/nothing"),
@@ -79,7 +83,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
      for name, value in (("layers", 0), ("d_model", -16), ("heads", 0), ("d_k", 0), ("vocab", 0),
                          ("warmup_steps", 0), ("dropout", 1.0), ("dropout", -0.1), ("label_smoothing", 1.5),
                          ("pad_id", 37000), ("pad_id", -1), ("layer_norm_eps", -1e-5), ("norm_position", "middle"),
-                         ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"))]
+                         ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"),
+                         ("pe_layout", "sin-only"), ("pe_offset", -1))]
 
 
 def usage_require_ndim(fn: Fn) -> None:

@@ -1,0 +1,19 @@
+"""Choices other libraries make legitimately, made here without declaring them: each must fail its clause.
+
+The declared forms are correct variants (``implementations/variants/library_choices.py``) that read
+``deviates``; these are the same choices in the project's own implementation, undeclared.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+from implementations.pytorch.functional import sinusoidal_encoding
+
+
+def sinusoid_from_position_1(seq_len: int, d_model: int, device: Optional[torch.device] = None,
+                             dtype: Optional[torch.dtype] = None) -> Tensor:
+    """The §3.5 encoding of positions 1 .. seq_len instead of 0 .. seq_len - 1 (a 1-based position counter)."""
+    return sinusoidal_encoding(seq_len + 1, d_model, device, dtype)[1:]

@@ -1,0 +1,70 @@
+"""Correct variants that make the choices other libraries make where the paper is silent, each declared.
+
+Built on the independent :class:`~implementations.variants.functional_stack.FunctionalTransformer`;
+each variant changes one thing, as the library named in its docstring does, and declares it
+(a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
+reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
+as the library would: undeclared, the same code fails (the mutants ``pe-halves`` and
+``pe-from-position-1`` are these choices undeclared).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from implementations.protocol import Unsupported
+from implementations.variants.functional_stack import FunctionalTransformer
+from reference.config import TransformerConfig
+
+PE_CLAUSES = frozenset({"3.5/positional-encoding", "3.1/encoder-stack", "3.1/decoder-stack", "3/model-forward"})
+
+
+class LibraryChoices(FunctionalTransformer):
+    """The functional Transformer with the choices below as class attributes (the paper's by default)."""
+
+    offers = FunctionalTransformer.offers | {"positional_encoding"}
+    pe_layout = "interleaved"
+    pe_offset = 0
+
+    def positional_encoding(self, seq_len: int, d_model: int) -> Tensor:
+        """Sines and cosines of positions pe_offset .. pe_offset + seq_len - 1, laid out as ``pe_layout``, §3.5.
+
+        Shapes: -> (seq_len, d_model); computed in float64 and rounded once to the target dtype.
+        """
+        device = self.target.torch_device
+        pos = torch.arange(self.pe_offset, self.pe_offset + seq_len, dtype=torch.float64, device=device)[:, None]
+        rates = 10000.0 ** (-torch.arange(0, d_model, 2, dtype=torch.float64, device=device) / d_model)
+        sines, cosines = torch.sin(pos * rates), torch.cos(pos * rates[: d_model // 2])  # (seq_len, ceil|floor(d/2))
+        if self.pe_layout == "halves":
+            pe = torch.cat([sines, cosines], dim=1)
+        else:
+            pe = torch.zeros(seq_len, d_model, dtype=torch.float64, device=device)
+            pe[:, 0::2], pe[:, 1::2] = sines, cosines
+        return pe.to(self.target.torch_dtype)
+
+    def _inputs(self, tokens: Tensor, params: Any, config: TransformerConfig) -> Tensor:
+        """Embedding plus this variant's positional encoding (the stacks' inputs, §3.4, §3.5)."""
+        if config.final_norm:
+            raise Unsupported("this implementation has no LayerNorm after the stacks")
+        pe = self.positional_encoding(tokens.shape[1], config.d_model).to(params["embedding"].dtype)
+        return self.embed(tokens, params["embedding"], config.pad_id) + pe
+
+
+class HalvesPositionalEncoding(LibraryChoices):
+    """All sines, then all cosines, as Hugging Face's ``MarianSinusoidalPositionalEmbedding`` (Marian, BART-family)."""
+
+    name = "halves-pe"
+    pe_layout = "halves"
+    deviations: dict[str, Any] = {"pe_layout": "halves"}
+    focus_clauses = PE_CLAUSES
+
+
+class OffsetPositionalEncoding(LibraryChoices):
+    """Positions counted from 2, as fairseq's ``make_positions`` does with its default padding_idx = 1."""
+
+    name = "offset-pe"
+    pe_offset = 2
+    deviations: dict[str, Any] = {"pe_offset": 2}
+    focus_clauses = PE_CLAUSES
