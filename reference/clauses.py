@@ -26,7 +26,9 @@ Kind = Literal["normative", "implementation-defined", "recipe"]
 
 NORM = ("layer_norm_eps",)
 """Declarable fields that change every LayerNorm (§3.1)."""
-LAYER = ("norm_position", *NORM)
+ATTENTION = ("projection_bias",)
+"""Declarable fields that change multi-head attention (§3.2.2)."""
+LAYER = ("norm_position", *NORM, *ATTENTION)
 """Declarable fields that change every encoder and decoder layer (§3.1)."""
 INPUTS = ("pe_layout", "pe_offset")
 """Declarable fields that change the stacks' inputs, embedding plus positional encoding (§3.4, §3.5)."""
@@ -57,7 +59,7 @@ CLAUSES: tuple[Clause, ...] = (
        "normative", residual.layer_norm, governed_by=NORM),
     _c("3.1/residual-post-norm", "Residual sub-layer connection",
        "Each sub-layer's output is LayerNorm(x + Sublayer(x)): residual add first, normalisation after.",
-       "normative", residual.sublayer_connection, governed_by=LAYER),
+       "normative", residual.sublayer_connection, governed_by=("norm_position", *NORM)),
     _c("3.1/encoder-layer", "Encoder layer",
        "An encoder layer is self-attention then the position-wise FFN, each wrapped in the residual connection.",
        "normative", layers.encoder_layer, governed_by=LAYER),
@@ -86,11 +88,12 @@ CLAUSES: tuple[Clause, ...] = (
        "Head i works on its own slice of the projections; Concat stacks the heads' outputs in order along the features.",
        "normative", attention.concat_heads),
     _c("3.2.2/multi-head", "Multi-head attention",
-       "MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V).",
-       "normative", attention.multi_head_attention),
+       "MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O with head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V) "
+       "(each projection with a bias, zero under a declared projection_bias=False).",
+       "normative", attention.multi_head_attention, governed_by=ATTENTION),
     _c("3.2.3/encoder-self-attention", "Encoder self-attention",
        "In encoder self-attention queries, keys and values all come from the previous encoder layer.",
-       "normative", attention.multi_head_attention),
+       "normative", attention.multi_head_attention, governed_by=LAYER),
     _c("3.2.3/causal-mask", "Decoder self-attention is causal",
        "A decoder position attends only to positions up to and including itself; later target tokens cannot influence it.",
        "normative", masks.causal_mask),
@@ -102,7 +105,7 @@ CLAUSES: tuple[Clause, ...] = (
        "implementation-defined", attention.scaled_dot_product_attention, governed_by=("fully_masked",)),
     _c("3.2.3/cross-attention", "Encoder-decoder attention",
        "In encoder-decoder attention the queries come from the decoder and the keys and values from the encoder output.",
-       "normative", layers.decoder_layer),
+       "normative", layers.decoder_layer, governed_by=LAYER),
     _c("3.3/ffn", "Position-wise feed-forward network",
        "FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, the same at every position.",
        "normative", feed_forward.position_wise_ffn, equation="2"),

@@ -56,6 +56,10 @@ class TransformerConfig:
     pe_layout: PeLayout = "interleaved"
     # The position of the first token: 0 in the paper; fairseq counts from padding_idx + 1 (make_positions).
     pe_offset: int = 0
+    # Whether the attention projections Q W_i^Q, K W_i^K, V W_i^V and Concat W^O add biases.  The paper's equations
+    # write none and its code has none (tensor2tensor's compute_qkv: use_bias=False; also Hugging Face's T5Attention);
+    # most PyTorch code keeps them (nn.MultiheadAttention, fairseq).  False: the canonical biases are drawn as zeros.
+    projection_bias: bool = True
 
     def __post_init__(self) -> None:
         for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
@@ -71,6 +75,8 @@ class TransformerConfig:
             raise SpecUsageError("layer_norm_eps", self.layer_norm_eps, "must be a non-negative number")
         if not (isinstance(self.pe_offset, int) and self.pe_offset >= 0):
             raise SpecUsageError("pe_offset", self.pe_offset, "must be a non-negative integer")
+        if not isinstance(self.projection_bias, bool):
+            raise SpecUsageError("projection_bias", self.projection_bias, "must be True or False")
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
                               ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
                               ("pe_layout", PeLayout)):

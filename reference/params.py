@@ -83,10 +83,22 @@ def _draw(rng: np.random.Generator, name: str, shape: tuple[int, ...], d_model: 
     return rng.normal(0.0, fan_in ** -0.5, shape)
 
 
+PROJECTION_BIASES = frozenset({"b_q", "b_k", "b_v", "b_o"})
+"""The attention projections' biases, zero under ``projection_bias=False``."""
+
+
 def init_params(config: TransformerConfig, seed: int = 0) -> Params:
-    """A seeded canonical parameter tree (float64) for ``config``."""
+    """A seeded canonical parameter tree (float64) for ``config``.
+
+    Under ``config.projection_bias=False`` the attention biases are zeros (the tree keeps its names
+    and shapes), so that a bias-free implementation (tensor2tensor, T5) holds the same function;
+    every other leaf is what the default configuration draws.
+    """
     rng = np.random.default_rng(seed)
     flat = {name: _draw(rng, name, shape, config.d_model) for name, shape in param_shapes(config).items()}
+    if not config.projection_bias:
+        flat.update({name: np.zeros_like(leaf) for name, leaf in flat.items()
+                     if name.rsplit(".", 1)[-1] in PROJECTION_BIASES})
     return unflatten(flat)
 
 

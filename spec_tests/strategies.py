@@ -8,6 +8,7 @@ reproduces exactly.
 Model cases draw only configurations the implementation under test declares it
 can express (``implementations.protocol.Shapes``): a test draws them with
 ``data.draw(model_cases(checker.impl, ...))`` from ``@given(data=st.data())``.
+Their parameters take the form the implementation declares (:data:`PARAMETER_FIELDS`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from reference.config import TransformerConfig
 from reference.params import Params, init_params
 
 SEEDS = st.integers(0, 2**31 - 1)
+
+PARAMETER_FIELDS = ("projection_bias",)
+"""Declarable fields that change which canonical parameters a case draws (not their names or shapes):
+an implementation declaring ``projection_bias=False`` gets zero attention biases in every case."""
 
 
 def distinct_sizes(count: int, low: int = 1, high: int = 7) -> st.SearchStrategy[list[int]]:
@@ -148,6 +153,8 @@ def configs(draw: st.DrawFn, layers: tuple[int, ...] = (1, 2), shapes: Shapes = 
 def model_cases(draw: st.DrawFn, impl: object = None, layers: tuple[int, ...] = (1, 2),
                 padded: bool = True) -> ModelCase:
     """A :class:`ModelCase` in a configuration ``impl`` declares it can express (``checker.impl``; None: any)."""
+    declared = getattr(impl, "deviations", None) or {}
     config = draw(configs(layers, declared_shapes(impl)), label="config")
+    config = config.replace(**{k: v for k, v in declared.items() if k in PARAMETER_FIELDS})
     batch, seq_src, seq_tgt = draw(distinct_sizes(3, 1, 6), label="batch, seq_src, seq_tgt")
     return ModelCase(config, batch, seq_src, seq_tgt, draw(SEEDS, label="seed"), padded)

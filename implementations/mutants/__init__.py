@@ -177,6 +177,8 @@ ZOO: tuple[Mutant, ...] = (
            ((decoding, "_split", broken_recipe.split_keeping_finished_alive),)),
     Mutant("pe-from-position-1", "3.5/positional-encoding", "positions counted from 1, not declared (pe_offset)",
            ((fn, "sinusoidal_encoding", undeclared_choices.sinusoid_from_position_1),)),
+    Mutant("no-output-bias", "3.2.2/multi-head", "attention output projection without its bias, not declared "
+           "(projection_bias)", ((fn, "multi_head_attention", undeclared_choices.attention_without_output_bias),)),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

@@ -10,10 +10,16 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from implementations.pytorch.functional import sinusoidal_encoding
+from implementations.pytorch.functional import multi_head_attention, sinusoidal_encoding
 
 
 def sinusoid_from_position_1(seq_len: int, d_model: int, device: Optional[torch.device] = None,
                              dtype: Optional[torch.dtype] = None) -> Tensor:
     """The §3.5 encoding of positions 1 .. seq_len instead of 0 .. seq_len - 1 (a 1-based position counter)."""
     return sinusoidal_encoding(seq_len + 1, d_model, device, dtype)[1:]
+
+
+def attention_without_output_bias(q: Tensor, k: Tensor, v: Tensor, w_o: Tensor, b_o: Optional[Tensor],
+                                  *rest: object) -> tuple[Tensor, Optional[Tensor]]:
+    """Concat(head_i) W^O with the output bias b_o left out (a bias-free output projection, as in T5)."""
+    return multi_head_attention(q, k, v, w_o, None, *rest)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ VARIANTS: dict[str, str] = {
     "textbook-beam": "textbook_beam:TextbookBeam",
     "halves-pe": "library_choices:HalvesPositionalEncoding",
     "offset-pe": "library_choices:OffsetPositionalEncoding",
+    "bias-free-projections": "library_choices:BiasFreeProjections",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 

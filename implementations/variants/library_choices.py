@@ -4,8 +4,8 @@ Built on the independent :class:`~implementations.variants.functional_stack.Func
 each variant changes one thing, as the library named in its docstring does, and declares it
 (a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
-as the library would: undeclared, the same code fails (the mutants ``pe-halves`` and
-``pe-from-position-1`` are these choices undeclared).
+as the library would.  Undeclared, the same choices fail: the mutants ``pe-halves``,
+``pe-from-position-1`` and ``no-output-bias`` (``implementations/mutants/undeclared_choices.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class LibraryChoices(FunctionalTransformer):
     offers = FunctionalTransformer.offers | {"positional_encoding"}
     pe_layout = "interleaved"
     pe_offset = 0
+    projection_bias = True
 
     def positional_encoding(self, seq_len: int, d_model: int) -> Tensor:
         """Sines and cosines of positions pe_offset .. pe_offset + seq_len - 1, laid out as ``pe_layout``, §3.5.
@@ -43,6 +44,18 @@ class LibraryChoices(FunctionalTransformer):
             pe = torch.zeros(seq_len, d_model, dtype=torch.float64, device=device)
             pe[:, 0::2], pe[:, 1::2] = sines, cosines
         return pe.to(self.target.torch_dtype)
+
+    def multi_head_attention(self, query: Tensor, key: Tensor, value: Tensor, params: Any,
+                             mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        """§3.2.2 with biases when ``projection_bias``, else Concat(head_i) W^O, head_i = Attention(Q W_i^Q, ...).
+
+        Shapes: query (batch, seq_q, d_model), key and value (batch, seq_k, d_model) -> (batch, seq_q, d_model).
+        """
+        if self.projection_bias:
+            return super().multi_head_attention(query, key, value, params, mask)
+        project = lambda x, role: torch.einsum("bsm,hmd->bhsd", x, params[f"w_{role}"])  # (batch, heads, seq, d)
+        heads, weights = self.attention(project(query, "q"), project(key, "k"), project(value, "v"), mask)
+        return heads.transpose(1, 2).flatten(2) @ params["w_o"], weights  # (batch, seq_q, heads * d_v) W^O
 
     def _inputs(self, tokens: Tensor, params: Any, config: TransformerConfig) -> Tensor:
         """Embedding plus this variant's positional encoding (the stacks' inputs, §3.4, §3.5)."""
@@ -68,3 +81,16 @@ class OffsetPositionalEncoding(LibraryChoices):
     pe_offset = 2
     deviations: dict[str, Any] = {"pe_offset": 2}
     focus_clauses = PE_CLAUSES
+
+
+class BiasFreeProjections(LibraryChoices):
+    """Q, K, V and output projections without biases (tensor2tensor's ``compute_qkv``, Hugging Face's ``T5Attention``).
+
+    It reads no bias leaf of the canonical tree, so it is checked on trees whose attention biases are zero.
+    """
+
+    name = "bias-free-projections"
+    projection_bias = False
+    deviations: dict[str, Any] = {"projection_bias": False}
+    focus_clauses = frozenset({"3.2.2/multi-head", "3.2.3/cross-attention", "3.2.3/encoder-self-attention",
+                               "3.1/encoder-layer", "3.1/decoder-layer", "3/model-forward"})

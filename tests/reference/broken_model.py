@@ -146,6 +146,10 @@ def init_params_unseeded(config: TransformerConfig, seed: int = 0) -> dict:
     return P.init_params(config, 0)
 
 
+def init_params_keeping_biases(config: TransformerConfig, seed: int = 0) -> dict:
+    return P.init_params(config.replace(projection_bias=True), seed)
+
+
 def flatten_slash(tree, prefix=""):
     return {k.replace(".", "/"): v for k, v in P.flatten(tree, prefix).items()}
 
@@ -200,7 +204,8 @@ BROKEN_MODEL = {
     "optimizer.adam_update": [("no bias correction", adam_no_bias_correction),
                               ("PyTorch's default betas", adam_betas_of_pytorch)],
     "params.param_shapes": [("w_o transposed", param_shapes_w_o_transposed)],
-    "params.init_params": [("seed ignored", init_params_unseeded)],
+    "params.init_params": [("seed ignored", init_params_unseeded),
+                           ("projection_bias=False ignored", init_params_keeping_biases)],
     "params.flatten": [("'/' separator", flatten_slash)],
     "params.unflatten": [("list indices kept as dict keys", unflatten_no_lists)],
     "params.map_tree": [("fn never applied", map_tree_keys_only)],

@@ -135,6 +135,12 @@ def hand_init_params(fn: Fn) -> None:
     assert all(np.array_equal(a[k], b[k]) for k in a), "init_params with the same seed must repeat itself"
     assert not np.array_equal(a["embedding"], other["embedding"]), "init_params must depend on the seed"
     assert abs(a["embedding"].std() - 16 ** -0.5) < 0.05, f"embedding std {a['embedding'].std()} != d_model^-0.5"
+    free = flatten(fn(c.replace(projection_bias=False), 3))
+    biases = sorted(k for k in a if k.rsplit(".", 1)[-1] in ("b_q", "b_k", "b_v", "b_o"))
+    assert len(biases) == 4 * 3 * c.layers and all(a[k].any() for k in biases), "attention biases must be drawn non-zero"
+    assert not any(free[k].any() for k in biases), "projection_bias=False must give zero attention biases"
+    assert all(np.array_equal(free[k], a[k]) for k in a if k not in biases), \
+        "projection_bias=False must change nothing but the attention biases"
 
 
 def hand_flatten(fn: Fn) -> None:

@@ -84,7 +84,7 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
                          ("warmup_steps", 0), ("dropout", 1.0), ("dropout", -0.1), ("label_smoothing", 1.5),
                          ("pad_id", 37000), ("pad_id", -1), ("layer_norm_eps", -1e-5), ("norm_position", "middle"),
                          ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"),
-                         ("pe_layout", "sin-only"), ("pe_offset", -1))]
+                         ("pe_layout", "sin-only"), ("pe_offset", -1), ("projection_bias", "no"))]
 
 
 def usage_require_ndim(fn: Fn) -> None:
