@@ -107,6 +107,24 @@ class EatsMemory(Correct):
             hoard.append(torch.ones(2**26, dtype=torch.float32))
 
 
+class SlowButRight(Correct):
+    """Correct, and 0.3 s a call (a library compiling per shape): it declares the time it needs."""
+
+    time_factor = 8.0
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        time.sleep(0.3)
+        return super().attention(q, k, v, mask)
+
+
+class SlowAndWrong(Correct):
+    """Scores scaled by 1/d_k, and 1 s a call: Hypothesis is still shrinking the failure at the time limit."""
+
+    def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, None]:
+        time.sleep(1.0)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0 / q.shape[-1]), None
+
+
 class NotAnImplementation:
     """Has a method but none of the protocol's attributes."""
 

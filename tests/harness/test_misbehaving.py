@@ -11,6 +11,7 @@ crashed" and xdist starts a new worker.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -24,8 +25,8 @@ from tests.harness.once import once_per_run
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = "tests/harness/misbehaving.py"
 BEHAVIOURS = ("Raises", "ReturnsNaN", "ReturnsInf", "WrongShape", "WrongDtype", "WrongDevice", "NonDeterministic",
-              "Hangs", "Exits", "KillsItself", "EatsMemory")
-ONE_TEST_ONLY = ("Hangs", "Exits", "KillsItself", "EatsMemory")  # slow or fatal: run in one test each
+              "Hangs", "Exits", "KillsItself", "EatsMemory", "SlowButRight")
+ONE_TEST_ONLY = ("Hangs", "Exits", "KillsItself", "EatsMemory", "SlowButRight")  # slow or fatal: one test each
 TIMEOUT_S = 10
 
 
@@ -102,4 +103,19 @@ def test_the_rest_of_the_run_completes(run: Run) -> None:
     assert {run.of(t, "reference").status for t in ("test_attention_matches_reference",
                                                     "test_scaling_queries_scales_the_scores")} == {"passed"}
     assert run.of("test_scaling_queries_scales_the_scores", "NonDeterministic").status == "passed"
+    assert run.of("test_scaling_queries_scales_the_scores", "SlowButRight").status == "passed"  # its time_factor
     assert len(run.outcomes) == 2 * (len(BEHAVIOURS) + 1) - len(ONE_TEST_ONLY)
+
+
+def test_a_failure_still_shrinking_at_the_time_limit_is_reported_as_the_failure(tmp_path: Path) -> None:
+    """Shrinking (the ci profile) outlasts the limit: the report keeps the violation, not a time-out error."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "spec_tests/test_attention.py", "-k", "scaling_queries",
+                           "--impl", f"{MODULE}:SlowAndWrong", "-n", "0", "--spec-timeout", str(TIMEOUT_S),
+                           "--hypothesis-profile", "ci", "-p", "no:cacheprovider", "-q", "-p", "transformer_spec.report.plugin",
+                           "--report-dir", str(tmp_path / "reports")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    [entry] = [e for e in report["clauses"] if e["id"] == "3.2.1/scaling"]
+    assert entry["status"] == "fails", done.stdout[-2000:]
+    [test] = entry["tests"]
+    assert "[3.2.1/scaling] Attention(cQ, K, V): mismatched" in test["message"]
+    assert f"timed out after {TIMEOUT_S} s" in test["message"] and "Hypothesis was still shrinking" in test["message"]
