@@ -24,7 +24,7 @@ from transformer_spec.translation.data import RunData, prepare
 from transformer_spec.translation.evaluate import score_texts, teacher_forced_accuracy, translate, validation_loss
 from transformer_spec.translation.leak import leak_verdict
 from transformer_spec.translation.presets import Preset, get_preset, recipe_deviations
-from transformer_spec.translation.train import FitResult, fit
+from transformer_spec.translation.train import FitResult, Progress, fit
 from transformer_spec.translation.variants import build_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ class RunOptions:
     max_steps: Optional[int] = None
     out: Optional[Path] = None
     variant: str = "paper"  # an ablation of transformer_spec.translation.variants
-    progress: bool = True
+    progress: Progress = True  # a tqdm bar, none, or step lines handed to a callable
     threads: Optional[int] = None  # torch intra-op threads; default the preset's
     model_factory: Optional[Callable[[TransformerConfig, torch.device], torch.nn.Module]] = None  # else ``variant``
 

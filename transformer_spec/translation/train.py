@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from tqdm import tqdm
@@ -55,21 +55,56 @@ class _Throughput:
         return rate
 
 
-def _log(result: FitResult, bar: tqdm, loss: float, lr: float, rate: float, seconds: float) -> None:
+def _log(result: FitResult, bar: Union[tqdm, StepLines], loss: float, lr: float, rate: float, seconds: float) -> None:
     """One learning-curve point and the progress bar's loss, learning rate and tokens/s."""
     result.curve.append({"step": result.steps, "train_loss": loss, "lr": lr, "tokens_per_s": rate, "seconds": seconds})
     bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:.0f}")
 
 
-def _progress(preset: Preset, max_steps: int, enabled: bool) -> tqdm:
+Progress = Union[bool, Callable[[str], None]]
+"""True: a tqdm bar on stderr; False: none; a callable: a "training step N/M" line handed to it now and then."""
+LINE_EVERY_FRACTION, LINE_EVERY_S = 0.1, 20.0
+
+
+class StepLines:
+    """The progress bar's stand-in for logs: "training step N/M (loss x)" every tenth of the steps or 20 s."""
+
+    def __init__(self, total: int, echo: Callable[[str], None]) -> None:
+        self.total, self.echo, self.steps, self.postfix = total, echo, 0, ""
+        self._stride = max(1, round(total * LINE_EVERY_FRACTION))
+        self._last_steps, self._last_time = 0, time.monotonic()
+
+    def __enter__(self) -> "StepLines":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to close: the last step already gave its line."""
+
+    def update(self, steps: int) -> None:
+        self.steps += steps
+        now = time.monotonic()
+        due = self.steps - self._last_steps >= self._stride or now - self._last_time >= LINE_EVERY_S
+        if due or self.steps == self.total:
+            self._last_steps, self._last_time = self.steps, now
+            self.echo(f"training step {self.steps}/{self.total}{self.postfix}")
+
+    def set_postfix(self, loss: str, **others: str) -> None:
+        """Keep the latest training loss for the next line (the bar's other figures are left to the curve)."""
+        self.postfix = f" (loss {loss})"
+
+
+def _progress(preset: Preset, max_steps: int, progress: Progress) -> Union[tqdm, StepLines]:
+    if callable(progress):
+        return StepLines(max_steps, progress)
     return tqdm(total=max_steps, desc=f"train {preset.name}", unit="step", file=sys.stderr,
-                disable=not enabled, dynamic_ncols=True, mininterval=1.0)
+                disable=not progress, dynamic_ncols=True, mininterval=1.0)
 
 
 def fit(model: Transformer, train: Sequence[Example], valid: Sequence[Example], preset: Preset, seed: int,
-        max_steps: int, time_budget: float | None, progress: bool = True) -> FitResult:
+        max_steps: int, time_budget: float | None, progress: Progress = True) -> FitResult:
     """Train ``model`` in place for ``max_steps`` updates, or ``time_budget`` seconds if given and reached first.
 
+    ``progress`` shows the steps as they go (see :data:`Progress`).
     Logs loss, learning rate and tokens/s every ``preset.log_every`` steps and
     the validation loss every ``preset.eval_every`` steps and at the end.  When
     the preset averages checkpoints, snapshots every ``preset.checkpoint_every``
