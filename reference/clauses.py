@@ -24,7 +24,7 @@ from reference import (attention, decoding, embeddings, feed_forward, layers, ma
 
 Kind = Literal["normative", "implementation-defined", "recipe"]
 
-NORM = ("layer_norm_eps",)
+NORM = ("layer_norm_eps", "layer_norm_form")
 """Declarable fields that change every LayerNorm (§3.1)."""
 ATTENTION = ("projection_bias",)
 """Declarable fields that change multi-head attention (§3.2.2)."""
@@ -55,7 +55,8 @@ def _c(id: str, title: str, statement: str, kind: Kind, reference: Callable[...,
 
 CLAUSES: tuple[Clause, ...] = (
     _c("3.1/layer-norm", "Layer normalisation",
-       "LayerNorm normalises each position over the feature axis with the biased variance, then applies gain and bias.",
+       "LayerNorm normalises each position over the feature axis with the biased variance, then applies gain and bias "
+       "(a declared layer_norm_eps or layer_norm_form is checked instead of the defaults).",
        "normative", residual.layer_norm, governed_by=NORM),
     _c("3.1/residual-post-norm", "Residual sub-layer connection",
        "Each sub-layer's output is LayerNorm(x + Sublayer(x)): residual add first, normalisation after.",

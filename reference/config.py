@@ -15,6 +15,7 @@ SmoothingConvention = Literal["others", "uniform"]
 SmoothingPadClass = Literal["included", "excluded"]
 FullyMasked = Literal["zeros", "nan", "uniform"]
 PeLayout = Literal["interleaved", "halves"]
+LayerNormForm = Literal["paper", "annotated"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class TransformerConfig:
     pad_id: int = 0  # token id of padding: masked as a key, ignored by the loss
     # Implementation-defined choices (paper's behaviour first).
     layer_norm_eps: float = 1e-5  # LayerNorm epsilon; the paper gives none
+    # "paper": (x - mean) / sqrt(biased variance + eps) (Ba et al., 2016; torch.nn.LayerNorm); "annotated":
+    # (x - mean) / (unbiased std + eps), the Annotated Transformer's (harvardnlp) a_2 * (x - mean) / (std + eps) + b_2.
+    layer_norm_form: LayerNormForm = "paper"
     norm_position: NormPosition = "post"  # §3.1: LayerNorm(x + Sublayer(x))
     final_norm: bool = False  # an extra LayerNorm after each stack (not in the paper)
     # How epsilon_ls is spread: "others" = eps/(K-1) to every class but the target (tensor2tensor's
@@ -79,7 +83,7 @@ class TransformerConfig:
             raise SpecUsageError("projection_bias", self.projection_bias, "must be True or False")
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
                               ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
-                              ("pe_layout", PeLayout)):
+                              ("pe_layout", PeLayout), ("layer_norm_form", LayerNormForm)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

@@ -25,7 +25,7 @@ Keep = Mapping[str, np.ndarray] | None
 def _residual(x: np.ndarray, fn: Any, norm: Mapping[str, np.ndarray], c: TransformerConfig, keep: Keep, site: str) -> np.ndarray:
     """One sub-layer wrapped as §3.1 says, with the §5.4 dropout at ``site``."""
     mask = None if keep is None else keep.get(site)
-    return sublayer_connection(x, fn, norm, c.layer_norm_eps, c.norm_position, mask, c.dropout)
+    return sublayer_connection(x, fn, norm, c.layer_norm_eps, c.norm_position, mask, c.dropout, c.layer_norm_form)
 
 
 def encoder_layer(x: np.ndarray, params: Mapping[str, Any], src_mask: np.ndarray | None, config: TransformerConfig,
@@ -67,7 +67,9 @@ def _embed_input(tokens: np.ndarray, params: Mapping[str, Any], c: TransformerCo
 
 def _final_norm(x: np.ndarray, params: Mapping[str, Any], c: TransformerConfig) -> np.ndarray:
     """The extra LayerNorm after a stack: only under the ``final_norm`` variant (not the paper)."""
-    return layer_norm(x, params["norm"]["scale"], params["norm"]["bias"], c.layer_norm_eps) if c.final_norm else x
+    if not c.final_norm:
+        return x
+    return layer_norm(x, params["norm"]["scale"], params["norm"]["bias"], c.layer_norm_eps, c.layer_norm_form)
 
 
 def encode(src: np.ndarray, params: Mapping[str, Any], config: TransformerConfig, keep: Keep = None) -> np.ndarray:

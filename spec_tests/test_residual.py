@@ -68,20 +68,21 @@ def layer_norm_tolerance(checker: Checker, x: np.ndarray, scale: np.ndarray, eps
 @pytest.mark.requires("layer_norm")
 @given(data=st.data(), shift=st.floats(-100, 100), log_spread=st.floats(-4, 2))
 def test_layer_norm_matches_reference(checker: Checker, data: st.DataObject, shift: float, log_spread: float) -> None:
-    """Normalise over the feature axis with the biased variance and the declared eps (§3.1).
+    """Normalise over the feature axis with the biased variance and the declared eps (§3.1), or in the declared form.
 
     Each row is (z + shift) * spread with its own spread between 10^log_spread and 10^-4: shift and scale
     must not matter, and rows whose variance is near eps (spread 1e-3 for eps 1e-6) show a wrong eps.
     """
     case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
-    eps = checker.config(case.config).layer_norm_eps
+    config = checker.config(case.config)
+    eps, form = config.layer_norm_eps, config.layer_norm_form
     rng = np.random.default_rng(case.seed + 15)
     spread = 10.0 ** rng.uniform(-4.0, max(log_spread, -4.0), size=(case.batch, case.seq_src, 1))
     norm, x = checker.exact([case.params["encoder"]["layers"][0]["norm1"], (case.hidden(case.seq_src) + shift) * spread])
     args = (checker.tensor(x), checker.tensor(norm["scale"]), checker.tensor(norm["bias"]), eps)
     out = checker.call_deterministic("3.1/layer-norm", "layer_norm", *args)
-    checker.assert_close("3.1/layer-norm", f"LayerNorm(x) with eps={eps:g}, row spreads {spread.min():.2g} to "
-                         f"{spread.max():.2g}", out, layer_norm(x, norm["scale"], norm["bias"], eps),
+    checker.assert_close("3.1/layer-norm", f"LayerNorm(x) ({form} form) with eps={eps:g}, row spreads "
+                         f"{spread.min():.2g} to {spread.max():.2g}", out, layer_norm(x, norm["scale"], norm["bias"], eps, form),
                          layer_norm_tolerance(checker, x, norm["scale"], eps), checker.baseline("layer_norm", *args))
 
 
@@ -99,7 +100,8 @@ def test_sublayer_connection_is_post_norm(checker: Checker, data: st.DataObject,
     x = case.hidden(case.seq_src)
     out = checker.call("3.1/residual-post-norm", "sublayer_connection", checker.tensor(x), lambda h: h @ w_t,
                        checker.params(norm), config.layer_norm_eps)
-    expected = sublayer_connection(x, lambda h: h @ w, norm, config.layer_norm_eps, config.norm_position)
+    expected = sublayer_connection(x, lambda h: h @ w, norm, config.layer_norm_eps, config.norm_position,
+                                   norm_form=config.layer_norm_form)
     checker.assert_close("3.1/residual-post-norm", "LayerNorm(x + Sublayer(x))", out, expected, _tol(checker))
 
 

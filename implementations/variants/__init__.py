@@ -26,6 +26,7 @@ VARIANTS: dict[str, str] = {
     "halves-pe": "library_choices:HalvesPositionalEncoding",
     "offset-pe": "library_choices:OffsetPositionalEncoding",
     "bias-free-projections": "library_choices:BiasFreeProjections",
+    "annotated-layer-norm": "library_choices:AnnotatedLayerNorm",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 

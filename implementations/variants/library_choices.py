@@ -5,7 +5,8 @@ each variant changes one thing, as the library named in its docstring does, and 
 (a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
 as the library would.  Undeclared, the same choices fail: the mutants ``pe-halves``,
-``pe-from-position-1`` and ``no-output-bias`` (``implementations/mutants/undeclared_choices.py``).
+``pe-from-position-1``, ``no-output-bias`` (``implementations/mutants/undeclared_choices.py``) and
+``unbiased-layer-norm``.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 from torch import Tensor
 
 from implementations.protocol import Unsupported
-from implementations.variants.functional_stack import FunctionalTransformer
+from implementations.variants.functional_stack import STACK_CLAUSES, FunctionalTransformer
 from reference.config import TransformerConfig
 
 PE_CLAUSES = frozenset({"3.5/positional-encoding", "3.1/encoder-stack", "3.1/decoder-stack", "3/model-forward"})
@@ -94,3 +95,19 @@ class BiasFreeProjections(LibraryChoices):
     deviations: dict[str, Any] = {"projection_bias": False}
     focus_clauses = frozenset({"3.2.2/multi-head", "3.2.3/cross-attention", "3.2.3/encoder-self-attention",
                                "3.1/encoder-layer", "3.1/decoder-layer", "3/model-forward"})
+
+
+class AnnotatedLayerNorm(LibraryChoices):
+    """a_2 * (x - mean) / (std + eps) + b_2 with the unbiased std: the Annotated Transformer's (harvardnlp) LayerNorm.
+
+    The mutant ``unbiased-layer-norm`` is this LayerNorm undeclared.
+    """
+
+    name = "annotated-layer-norm"
+    deviations: dict[str, Any] = {"layer_norm_form": "annotated"}
+    focus_clauses = (STACK_CLAUSES - {"3.2.3/causal-mask", "3.2.3/padding-mask"}) | {"3.1/layer-norm",
+                                                                                     "3.1/residual-post-norm"}
+
+    def layer_norm(self, x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tensor:
+        """Shapes: x (batch, seq, d_model), scale and bias (d_model,) -> (batch, seq, d_model)."""
+        return scale * (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) + bias

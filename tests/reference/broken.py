@@ -130,27 +130,42 @@ def pe_from_zero(seq_len: int, d_model: int, layout: str = "interleaved", offset
     return sinusoidal_encoding(seq_len, d_model, layout)
 
 
-def layer_norm_unbiased(x, scale, bias, eps):
+def layer_norm_unbiased(x, scale, bias, eps, form="paper"):
     x = np.asarray(x, dtype=np.float64)
     mean, var = x.mean(-1, keepdims=True), x.var(-1, ddof=1, keepdims=True)
     return scale * (x - mean) / np.sqrt(var + eps) + bias
 
 
-def layer_norm_eps_outside(x, scale, bias, eps):
+def layer_norm_eps_outside(x, scale, bias, eps, form="paper"):
     x = np.asarray(x, dtype=np.float64)
     return scale * (x - x.mean(-1, keepdims=True)) / (x.std(-1, keepdims=True) + eps) + bias
 
 
-def sublayer_always_pre(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0):
+def layer_norm_form_ignored(x, scale, bias, eps, form="paper"):
+    return _ln(x, scale, bias, eps)
+
+
+def layer_norm_annotated_biased_std(x, scale, bias, eps, form="paper"):
+    """The annotated form with the biased std (numpy's and torch's unbiased=False default confused)."""
+    return layer_norm_eps_outside(x, scale, bias, eps) if form == "annotated" else _ln(x, scale, bias, eps)
+
+
+def sublayer_always_pre(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
     from reference.residual import sublayer_connection
-    return sublayer_connection(x, sublayer, norm, eps, "pre", keep, p_drop)
+    return sublayer_connection(x, sublayer, norm, eps, "pre", keep, p_drop, norm_form)
 
 
-def sublayer_dropout_after_add(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0):
+def sublayer_dropout_after_add(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
     from reference.regularization import dropout
+    ln = lambda h: _ln(h, norm["scale"], norm["bias"], eps, norm_form)
     if norm_position == "pre":
-        return dropout(x + sublayer(_ln(x, norm["scale"], norm["bias"], eps)), keep, p_drop)
-    return _ln(dropout(x + sublayer(x), keep, p_drop), norm["scale"], norm["bias"], eps)
+        return dropout(x + sublayer(ln(x)), keep, p_drop)
+    return ln(dropout(x + sublayer(x), keep, p_drop))
+
+
+def sublayer_norm_form_ignored(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
+    from reference.residual import sublayer_connection
+    return sublayer_connection(x, sublayer, norm, eps, norm_position, keep, p_drop)
 
 
 def causal_strict(seq_len: int) -> np.ndarray:
@@ -193,9 +208,12 @@ BROKEN: Variants = {
                                                 ("i instead of 2i", lambda *a: pe(*a, two_i=False)),
                                                 ("halves layout ignored (always interleaved)", pe),
                                                 ("offset ignored (always from 0)", pe_from_zero)],
-    "residual.layer_norm": [("unbiased variance", layer_norm_unbiased), ("eps outside the sqrt", layer_norm_eps_outside)],
+    "residual.layer_norm": [("unbiased variance", layer_norm_unbiased), ("eps outside the sqrt", layer_norm_eps_outside),
+                            ("annotated form ignored", layer_norm_form_ignored),
+                            ("annotated form with the biased std", layer_norm_annotated_biased_std)],
     "residual.sublayer_connection": [("pre-norm instead of post-norm", sublayer_always_pre),
-                                     ("dropout after the residual add", sublayer_dropout_after_add)],
+                                     ("dropout after the residual add", sublayer_dropout_after_add),
+                                     ("norm form not passed to LayerNorm", sublayer_norm_form_ignored)],
     "masks.causal_mask": [("off by one (j < i)", causal_strict), ("transposed (j >= i)", causal_transposed)],
     "masks.padding_mask": [("padding masked as queries", padding_on_queries)],
     "masks.decoder_self_mask": [("causal only, padding forgotten", decoder_mask_causal_only)],

@@ -141,15 +141,19 @@ def positional_encoding(seq_len: int, d_model: int, layout: str = "interleaved",
     return pe
 
 
-def layer_norm(x: Array, scale: Array, bias: Array, eps: float) -> Array:
-    """LayerNorm position by position: mean and biased variance over the features (§3.1, Ba et al.)."""
+def layer_norm(x: Array, scale: Array, bias: Array, eps: float, form: str = "paper") -> Array:
+    """LayerNorm position by position: mean and biased variance over the features (§3.1, Ba et al.).
+
+    ``form="annotated"``: divide by the unbiased standard deviation (sum over d_model - 1) plus eps.
+    """
     out = np.zeros(x.shape)
     n = x.shape[-1]
     for index in np.ndindex(*x.shape[:-1]):
         row = [float(t) for t in x[index]]
         mean = sum(row) / n
-        var = sum((t - mean) ** 2 for t in row) / n
-        out[index] = [float(scale[j]) * (row[j] - mean) / math.sqrt(var + eps) + float(bias[j]) for j in range(n)]
+        squares = sum((t - mean) ** 2 for t in row)
+        denominator = math.sqrt(squares / n + eps) if form == "paper" else math.sqrt(squares / (n - 1)) + eps
+        out[index] = [float(scale[j]) * (row[j] - mean) / denominator + float(bias[j]) for j in range(n)]
     return out
 
 

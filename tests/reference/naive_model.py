@@ -73,7 +73,7 @@ def output_probabilities(x: Array, embedding: Array) -> Array:
 def _sublayer(x: Array, fn: Callable[[Array], Array], norm: Mapping[str, Array], config: Any,
               keep: Array | None) -> Array:
     """§3.1 LayerNorm(x + Dropout(Sublayer(x))), or the declared pre-norm variant."""
-    ln = lambda h: naive.layer_norm(h, norm["scale"], norm["bias"], config.layer_norm_eps)
+    ln = lambda h: naive.layer_norm(h, norm["scale"], norm["bias"], config.layer_norm_eps, config.layer_norm_form)
     if config.norm_position == "pre":
         return x + naive.dropout(fn(ln(x)), keep, config.dropout)
     return ln(x + naive.dropout(fn(x), keep, config.dropout))
@@ -115,7 +115,8 @@ def _inputs(tokens: Array, params: Mapping[str, Any], config: Any, keep: Any, st
 def _final(x: Array, stack_params: Mapping[str, Any], config: Any) -> Array:
     if not config.final_norm:
         return x
-    return naive.layer_norm(x, stack_params["norm"]["scale"], stack_params["norm"]["bias"], config.layer_norm_eps)
+    norm = stack_params["norm"]
+    return naive.layer_norm(x, norm["scale"], norm["bias"], config.layer_norm_eps, config.layer_norm_form)
 
 
 def encode(src: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:

@@ -67,7 +67,7 @@ def test_learning_rate_agrees_with_prose(seed: int) -> None:
     vn.check_learning_rate(schedule.learning_rate, rc.schedule_case(seed))
 
 
-@pytest.mark.parametrize("variant", [False, True], ids=["paper", "pre-norm+final-norm+dropout"])
+@pytest.mark.parametrize("variant", [False, True], ids=["paper", "declared-variants+dropout"])
 @pytest.mark.parametrize("check, fn", [m[1:] for m in MODEL], ids=[m[0] for m in MODEL])
 @SLOW
 @given(data=st.data())

@@ -110,6 +110,9 @@ def hand_layer_norm(fn: Fn) -> None:
     sd = math.sqrt(1.25 + 1e-5)
     want = [2 * (t - 2.5) / sd + 1 for t in (1, 2, 3, 4)]
     near("LayerNorm(1, 2, 3, 4), scale 2, bias 1", fn(np.array([1.0, 2, 3, 4]), np.full(4, 2.0), np.ones(4), 1e-5), want)
+    sd = math.sqrt(5 / 3) + 0.1  # unbiased variance 5/3, eps added to the std
+    near("annotated LayerNorm(1, 2, 3, 4), eps 0.1", fn(np.array([1.0, 2, 3, 4]), np.ones(4), np.zeros(4), 0.1, "annotated"),
+         [(t - 2.5) / sd for t in (1, 2, 3, 4)])
 
 
 def hand_sublayer_connection(fn: Fn) -> None:
@@ -119,6 +122,9 @@ def hand_sublayer_connection(fn: Fn) -> None:
     near("post-norm residual with a zero sub-layer", fn(x, np.zeros_like, norm, 0.0), [[ln]])
     near("pre-norm residual with a zero sub-layer", fn(x, np.zeros_like, norm, 0.0, "pre"), x)
     near("post-norm residual with identity sub-layer", fn(x, lambda h: h, norm, 0.0), [[ln]])
+    annotated = [(t - 2.5) / math.sqrt(5 / 3) for t in (1, 2, 3, 4)]
+    near("post-norm residual, annotated LayerNorm", fn(x, np.zeros_like, norm, 0.0, "post", None, 0.0, "annotated"),
+         [[annotated]])
 
 
 def hand_dropout(fn: Fn) -> None:

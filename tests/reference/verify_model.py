@@ -18,7 +18,8 @@ Fn = Callable[..., Any]
 
 def _label(case: Case) -> str:
     c = case["config"]
-    return (f"{c.norm_position}-norm, final_norm={c.final_norm}, PE {c.pe_layout} from position {c.pe_offset}, "
+    return (f"{c.norm_position}-norm ({c.layer_norm_form} form), final_norm={c.final_norm}, "
+            f"PE {c.pe_layout} from position {c.pe_offset}, "
             f"dropout={'on' if case['keep'] else 'off'}")
 
 

@@ -5,6 +5,7 @@ real reference (it must pass) and on each broken variant (it must fail).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable
 
 import numpy as np
@@ -62,22 +63,28 @@ def check_positional_encoding(fn: Fn, case: Case) -> None:
             assert_agrees(f"positional encoding ({layout}, first position {offset})", got, want)
 
 
+def _norm_forms(case: Case) -> tuple[str, ...]:
+    """The LayerNorm forms defined at the case's width: the unbiased std needs d_model >= 2."""
+    return ("paper", "annotated") if case["x"].shape[-1] > 1 else ("paper",)
+
+
 def check_layer_norm(fn: Fn, case: Case) -> None:
-    want = naive.layer_norm(case["x"], case["scale"], case["bias"], case["eps"])
-    assert_agrees("layer norm", fn(case["x"], case["scale"], case["bias"], case["eps"]), want)
+    """§3.1's LayerNorm and the declared Annotated Transformer form."""
+    for form in _norm_forms(case):
+        want = naive.layer_norm(case["x"], case["scale"], case["bias"], case["eps"], form)
+        assert_agrees(f"layer norm ({form} form)", fn(case["x"], case["scale"], case["bias"], case["eps"], form), want)
 
 
 def check_sublayer_connection(fn: Fn, case: Case) -> None:
-    """§3.1 post-norm (and the pre-norm variant) around a fixed sub-layer, with and without dropout."""
+    """§3.1 post-norm (and the pre-norm variant) around a fixed sub-layer, with and without dropout, in both norm forms."""
     norm = {"scale": case["scale"], "bias": case["bias"]}
     sub = lambda h: np.tanh(h[..., ::-1]) * 2.0
-    for position in ("post", "pre"):
-        for keep in (None, case["keep"]):
-            got = fn(case["x"], sub, norm, case["eps"], position, keep, case["p_drop"])
-            ln = lambda h: naive.layer_norm(h, case["scale"], case["bias"], case["eps"])
-            drop = lambda h: naive.dropout(h, keep, case["p_drop"])
-            want = ln(case["x"] + drop(sub(case["x"]))) if position == "post" else case["x"] + drop(sub(ln(case["x"])))
-            assert_agrees(f"sub-layer connection ({position}-norm, dropout {keep is not None})", got, want)
+    for position, form, keep in itertools.product(("post", "pre"), _norm_forms(case), (None, case["keep"])):
+        got = fn(case["x"], sub, norm, case["eps"], position, keep, case["p_drop"], form)
+        ln = lambda h: naive.layer_norm(h, case["scale"], case["bias"], case["eps"], form)
+        drop = lambda h: naive.dropout(h, keep, case["p_drop"])
+        want = ln(case["x"] + drop(sub(case["x"]))) if position == "post" else case["x"] + drop(sub(ln(case["x"])))
+        assert_agrees(f"sub-layer connection ({position}-norm, {form} form, dropout {keep is not None})", got, want)
 
 
 def check_dropout(fn: Fn, case: Case) -> None:
