@@ -97,3 +97,5 @@ def test_interrupted_run_leaves_a_valid_incomplete_report(tmp_path_factory: pyte
     assert run["code"] == 2 and report["complete"] is False and not run["dir"].exists()
     assert _entry(report, "3.2.1/scaling", "reference")["status"] == "conforms"
     assert _entry(report, "3.2.1/scaling", "tests/report/impls.py:Interrupts")["status"] == "not-run"
+    junit = (run["dir"].with_name("reports.incomplete") / "junit.xml").read_text()
+    assert 'message="never ran' in junit  # a CI system reads the test that never ran as an error, not as passed
