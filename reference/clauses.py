@@ -30,7 +30,11 @@ ATTENTION = ("projection_bias",)
 """Declarable fields that change multi-head attention (§3.2.2)."""
 LAYER = ("norm_position", *NORM, *ATTENTION)
 """Declarable fields that change every encoder and decoder layer (§3.1)."""
-INPUTS = ("pe_layout", "pe_offset")
+PE = ("pe_layout", "pe_offset")
+"""Declarable fields that change the positional encoding (§3.5)."""
+SCALE = ("embedding_scale_site",)
+"""Declarable fields that change where the shared matrix is rescaled (§3.4)."""
+INPUTS = (*PE, *SCALE)
 """Declarable fields that change the stacks' inputs, embedding plus positional encoding (§3.4, §3.5)."""
 MODEL = (*LAYER, "final_norm", *INPUTS)
 """Declarable fields that change the stacks and the whole model's output."""
@@ -111,8 +115,9 @@ CLAUSES: tuple[Clause, ...] = (
        "FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, the same at every position.",
        "normative", feed_forward.position_wise_ffn, equation="2"),
     _c("3.4/embedding-scale", "Embeddings are scaled by sqrt(d_model)",
-       "The embedding of a token is its row of the embedding matrix multiplied by sqrt(d_model).",
-       "normative", embeddings.embed),
+       "The embedding of a token is its row of the embedding matrix multiplied by sqrt(d_model) (under a declared "
+       "embedding_scale_site='logits', unscaled, and the logits multiplied by d_model^-0.5 instead).",
+       "normative", embeddings.embed, governed_by=SCALE),
     _c("3.4/tied-weights", "One weight matrix for both embeddings and the output projection",
        "Source embedding, target embedding and the pre-softmax linear map share one matrix, before and after training steps.",
        "normative", embeddings.output_logits),
@@ -122,7 +127,7 @@ CLAUSES: tuple[Clause, ...] = (
     _c("3.5/positional-encoding", "Sinusoidal positional encoding",
        "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)) and PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)), interleaved, "
        "positions counted from 0 (a declared pe_layout or pe_offset is checked instead).",
-       "normative", positional_encoding.sinusoidal_encoding, governed_by=INPUTS),
+       "normative", positional_encoding.sinusoidal_encoding, governed_by=PE),
     _c("5.3/learning-rate", "Learning-rate schedule",
        "lrate = d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5), steps counted from 1.",
        "recipe", schedule.learning_rate, equation="3"),

@@ -16,6 +16,7 @@ SmoothingPadClass = Literal["included", "excluded"]
 FullyMasked = Literal["zeros", "nan", "uniform"]
 PeLayout = Literal["interleaved", "halves"]
 LayerNormForm = Literal["paper", "annotated"]
+ScaleSite = Literal["embedding", "logits"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class TransformerConfig:
     # write none and its code has none (tensor2tensor's compute_qkv: use_bias=False; also Hugging Face's T5Attention);
     # most PyTorch code keeps them (nn.MultiheadAttention, fairseq).  False: the canonical biases are drawn as zeros.
     projection_bias: bool = True
+    # Where the shared matrix is rescaled: "embedding" (E[tokens] * sqrt(d_model), §3.4) or "logits" (unscaled
+    # embeddings, logits x E^T * d_model^-0.5: Mesh TensorFlow and Hugging Face's T5 with tied embeddings).
+    embedding_scale_site: ScaleSite = "embedding"
 
     def __post_init__(self) -> None:
         for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
@@ -83,7 +87,8 @@ class TransformerConfig:
             raise SpecUsageError("projection_bias", self.projection_bias, "must be True or False")
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
                               ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
-                              ("pe_layout", PeLayout), ("layer_norm_form", LayerNormForm)):
+                              ("pe_layout", PeLayout), ("layer_norm_form", LayerNormForm),
+                              ("embedding_scale_site", ScaleSite)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

@@ -5,26 +5,40 @@ import numpy as np
 
 from reference.attention import softmax
 from reference.checks import require_ndim, require_tokens
+from reference.config import ScaleSite
+from reference.errors import SpecUsageError
 
 
-def embed(tokens: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+def _scale(d_model: int, site: ScaleSite) -> tuple[float, float]:
+    """(embedding factor, logit factor) for the scale site: (sqrt(d_model), 1) in the paper."""
+    factors = {"embedding": (np.sqrt(d_model), 1.0), "logits": (1.0, d_model ** -0.5)}
+    if site not in factors:
+        raise SpecUsageError("scale_site", site, "must be 'embedding' or 'logits'")
+    return factors[site]
+
+
+def embed(tokens: np.ndarray, embedding: np.ndarray, scale_site: ScaleSite = "embedding") -> np.ndarray:
     r"""Token embedding scaled by \sqrt{d_model}: E[tokens] * \sqrt{d_model}.
 
     Paper: §3.4 ("In the embedding layers, we multiply those weights by \sqrt{d_model}").
     Shapes: tokens (batch, seq), embedding (vocab, d_model) -> (batch, seq, d_model).
+    Variant ``scale_site="logits"`` (a declared ``embedding_scale_site``): E[tokens] unscaled (Mesh TensorFlow, T5).
     """
     require_ndim("embedding", embedding, 2, "vocab, d_model")
     require_tokens("tokens", tokens, embedding.shape[0])
-    return np.asarray(embedding, dtype=np.float64)[np.asarray(tokens)] * np.sqrt(embedding.shape[1])
+    return np.asarray(embedding, dtype=np.float64)[np.asarray(tokens)] * _scale(embedding.shape[1], scale_site)[0]
 
 
-def output_logits(x: np.ndarray, embedding: np.ndarray) -> np.ndarray:
+def output_logits(x: np.ndarray, embedding: np.ndarray, scale_site: ScaleSite = "embedding") -> np.ndarray:
     """Pre-softmax linear transformation with the shared (tied) weight: x E^T, no bias.
 
     Paper: §3.4.
     Shapes: x (batch, seq, d_model), embedding (vocab, d_model) -> (batch, seq, vocab).
+    Variant ``scale_site="logits"`` (a declared ``embedding_scale_site``): x E^T * d_model^-0.5, as Mesh
+    TensorFlow and Hugging Face's ``T5ForConditionalGeneration`` rescale the decoder output when tied.
     """
-    return np.asarray(x, dtype=np.float64) @ np.asarray(embedding, dtype=np.float64).T
+    factor = _scale(np.shape(embedding)[1], scale_site)[1]
+    return np.asarray(x, dtype=np.float64) @ np.asarray(embedding, dtype=np.float64).T * factor
 
 
 def output_probabilities(x: np.ndarray, embedding: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ def _embed_input(tokens: np.ndarray, params: Mapping[str, Any], c: TransformerCo
     """Dropout(Embedding(tokens) * sqrt(d_model) + PE), §3.4, §3.5, §5.4."""
     require_ndim("tokens", tokens, 2, "batch, seq")
     pe = sinusoidal_encoding(np.shape(tokens)[1], c.d_model, c.pe_layout, c.pe_offset)  # (seq, d_model)
-    x = embed(tokens, params["embedding"]) + pe
+    x = embed(tokens, params["embedding"], c.embedding_scale_site) + pe
     return dropout(x, None if keep is None else keep.get(f"{stack}.embedding"), c.dropout)
 
 
@@ -106,4 +106,4 @@ def transformer_forward(src: np.ndarray, tgt: np.ndarray, params: Mapping[str, A
     Shapes: src (batch, seq_src), tgt (batch, seq_tgt) -> logits (batch, seq_tgt, vocab).
     """
     memory = encode(src, params, config, keep)
-    return output_logits(decode(tgt, memory, src, params, config, keep), params["embedding"])
+    return output_logits(decode(tgt, memory, src, params, config, keep), params["embedding"], config.embedding_scale_site)

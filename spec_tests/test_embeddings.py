@@ -29,15 +29,18 @@ from transformer_spec.harness.compare import as_numpy
 @pytest.mark.requires("embedding")
 @given(data=st.data())
 def test_embedding_is_scaled_row(checker: Checker, data: st.DataObject) -> None:
+    """E[tokens] * sqrt(d_model); unscaled under a declared embedding_scale_site="logits"."""
     case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
+    site, d_model = checker.config(case.config).embedding_scale_site, case.config.d_model
     src, _ = case.tokens()
     weight = case.params["embedding"]
     out = as_numpy(checker.call("3.4/embedding-scale", "embedding", checker.tensor(src), checker.tensor(weight)))
     ratio = float(np.linalg.norm(out) / np.linalg.norm(weight[src]))
-    checker.require("3.4/embedding-scale", abs(ratio / np.sqrt(case.config.d_model) - 1) < 1e-3,
-                    f"embedding / embedding-matrix row = {ratio:.6g}, but should be sqrt(d_model) = "
-                    f"{np.sqrt(case.config.d_model):.6g} (d_model={case.config.d_model})")
-    checker.assert_close("3.4/embedding-scale", "embedding(tokens)", out, embed(src, weight))
+    factor, named = (np.sqrt(d_model), "sqrt(d_model)") if site == "embedding" else (1.0, "1 (the logits carry the scale)")
+    checker.require("3.4/embedding-scale", abs(ratio / factor - 1) < 1e-3,
+                    f"embedding / embedding-matrix row = {ratio:.6g}, but should be {named} = {factor:.6g} "
+                    f"(d_model={d_model}, embedding_scale_site={site!r})")
+    checker.assert_close("3.4/embedding-scale", "embedding(tokens)", out, embed(src, weight, site))
 
 
 @pytest.mark.precise
@@ -46,9 +49,11 @@ def test_embedding_is_scaled_row(checker: Checker, data: st.DataObject) -> None:
 @given(data=st.data())
 def test_output_projection_is_the_embedding_transposed(checker: Checker, data: st.DataObject) -> None:
     case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
+    site = checker.config(case.config).embedding_scale_site
     x, weight = case.hidden(case.seq_tgt), case.params["embedding"]
     out = checker.call("3.4/output-softmax", "output_logits", checker.tensor(x), checker.tensor(weight))
-    checker.assert_close("3.4/output-softmax", "x E^T", out, output_logits(x, weight))
+    checker.assert_close("3.4/output-softmax", "x E^T" if site == "embedding" else "x E^T * d_model^-0.5", out,
+                         output_logits(x, weight, site))
 
 
 USES = ("source embedding", "target embedding", "output projection")

@@ -179,6 +179,9 @@ ZOO: tuple[Mutant, ...] = (
            ((fn, "sinusoidal_encoding", undeclared_choices.sinusoid_from_position_1),)),
     Mutant("no-output-bias", "3.2.2/multi-head", "attention output projection without its bias, not declared "
            "(projection_bias)", ((fn, "multi_head_attention", undeclared_choices.attention_without_output_bias),)),
+    Mutant("scale-at-logits", "3.4/embedding-scale", "unscaled embeddings and logits times d_model^-0.5 (T5), not "
+           "declared (embedding_scale_site)", ((fn, "embed", undeclared_choices.embed_unscaled),
+                                              (fn, "output_logits", undeclared_choices.logits_scaled_down))),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from implementations.pytorch.functional import multi_head_attention, sinusoidal_encoding
+from implementations.pytorch.functional import embed, multi_head_attention, output_logits, sinusoidal_encoding
 
 
 def sinusoid_from_position_1(seq_len: int, d_model: int, device: Optional[torch.device] = None,
@@ -23,3 +23,13 @@ def attention_without_output_bias(q: Tensor, k: Tensor, v: Tensor, w_o: Tensor, 
                                   *rest: object) -> tuple[Tensor, Optional[Tensor]]:
     """Concat(head_i) W^O with the output bias b_o left out (a bias-free output projection, as in T5)."""
     return multi_head_attention(q, k, v, w_o, None, *rest)  # type: ignore[arg-type]
+
+
+def embed_unscaled(tokens: Tensor, embedding: Tensor) -> Tensor:
+    """E[tokens] without sqrt(d_model): the scale moved to the logits (Mesh TensorFlow, T5)."""
+    return embed(tokens, embedding) / embedding.shape[1] ** 0.5
+
+
+def logits_scaled_down(x: Tensor, embedding: Tensor) -> Tensor:
+    """x E^T * d_model^-0.5: where Mesh TensorFlow and T5 put the scale instead."""
+    return output_logits(x, embedding) * embedding.shape[1] ** -0.5

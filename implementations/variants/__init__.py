@@ -27,6 +27,7 @@ VARIANTS: dict[str, str] = {
     "offset-pe": "library_choices:OffsetPositionalEncoding",
     "bias-free-projections": "library_choices:BiasFreeProjections",
     "annotated-layer-norm": "library_choices:AnnotatedLayerNorm",
+    "scale-at-logits": "library_choices:ScaleAtLogits",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 

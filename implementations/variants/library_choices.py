@@ -5,11 +5,12 @@ each variant changes one thing, as the library named in its docstring does, and 
 (a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
 as the library would.  Undeclared, the same choices fail: the mutants ``pe-halves``,
-``pe-from-position-1``, ``no-output-bias`` (``implementations/mutants/undeclared_choices.py``) and
-``unbiased-layer-norm``.
+``pe-from-position-1``, ``no-output-bias``, ``scale-at-logits`` (``implementations/mutants/undeclared_choices.py``)
+and ``unbiased-layer-norm``.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -25,10 +26,36 @@ PE_CLAUSES = frozenset({"3.5/positional-encoding", "3.1/encoder-stack", "3.1/dec
 class LibraryChoices(FunctionalTransformer):
     """The functional Transformer with the choices below as class attributes (the paper's by default)."""
 
-    offers = FunctionalTransformer.offers | {"positional_encoding"}
+    offers = FunctionalTransformer.offers | {"positional_encoding", "embedding", "output_logits"}
     pe_layout = "interleaved"
     pe_offset = 0
     projection_bias = True
+    scale_site = "embedding"
+
+    def embedding(self, tokens: Tensor, weight: Tensor) -> Tensor:
+        """E[tokens] * sqrt(d_model), or E[tokens] when the logits carry the scale (§3.4).
+
+        Shapes: tokens (batch, seq), weight (vocab, d_model) -> (batch, seq, d_model).
+        """
+        return weight[tokens] * (math.sqrt(weight.shape[1]) if self.scale_site == "embedding" else 1.0)
+
+    def embed(self, tokens: Tensor, weight: Tensor, pad_id: int) -> Tensor:
+        """The stacks' lookup: :meth:`embedding` (padding rows need nothing special here)."""
+        return self.embedding(tokens, weight)
+
+    def output_logits(self, x: Tensor, weight: Tensor) -> Tensor:
+        """x E^T, or x E^T * d_model^-0.5 when the logits carry the scale (§3.4).
+
+        Shapes: x (batch, seq, d_model), weight (vocab, d_model) -> (batch, seq, vocab).
+        """
+        return x @ weight.T * (1.0 if self.scale_site == "embedding" else weight.shape[1] ** -0.5)
+
+    def model(self, src: Tensor, tgt: Tensor, params: Any, config: TransformerConfig, keep: Any = None) -> Tensor:
+        """Logits of the shared matrix E (§3.4) over the decoder output.  Shapes: -> (batch, seq_tgt, vocab)."""
+        if keep is not None:
+            raise Unsupported("this implementation has no dropout")
+        memory = self.encoder(src, params, config)
+        return self.output_logits(self.decoder(tgt, memory, src, params, config), params["embedding"])
 
     def positional_encoding(self, seq_len: int, d_model: int) -> Tensor:
         """Sines and cosines of positions pe_offset .. pe_offset + seq_len - 1, laid out as ``pe_layout``, §3.5.
@@ -111,3 +138,13 @@ class AnnotatedLayerNorm(LibraryChoices):
     def layer_norm(self, x: Tensor, scale: Tensor, bias: Tensor, eps: float) -> Tensor:
         """Shapes: x (batch, seq, d_model), scale and bias (d_model,) -> (batch, seq, d_model)."""
         return scale * (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + eps) + bias
+
+
+class ScaleAtLogits(LibraryChoices):
+    """Unscaled embeddings and logits x E^T * d_model^-0.5: Mesh TensorFlow, Hugging Face's T5 with tied embeddings."""
+
+    name = "scale-at-logits"
+    scale_site = "logits"
+    deviations: dict[str, Any] = {"embedding_scale_site": "logits"}
+    focus_clauses = frozenset({"3.4/embedding-scale", "3.4/output-softmax", "3.1/encoder-stack", "3.1/decoder-stack",
+                               "3/model-forward"})

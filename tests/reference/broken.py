@@ -97,16 +97,26 @@ def ffn_relu_after_second(x, params):
     return np.maximum(0.0, (np.asarray(x) @ params["w_1"] + params["b_1"]) @ params["w_2"] + params["b_2"])
 
 
-def embed_unscaled(tokens, embedding):
+def embed_unscaled(tokens, embedding, scale_site="embedding"):
     return np.asarray(embedding)[np.asarray(tokens)]
 
 
-def embed_scaled_by_d_model(tokens, embedding):
+def embed_scaled_by_d_model(tokens, embedding, scale_site="embedding"):
     return np.asarray(embedding)[np.asarray(tokens)] * embedding.shape[1]
 
 
-def logits_scaled(x, embedding):
+def embed_always_scaled(tokens, embedding, scale_site="embedding"):
+    """The site ignored: scaled even when the logits carry the scale."""
+    return np.asarray(embedding)[np.asarray(tokens)] * np.sqrt(embedding.shape[1])
+
+
+def logits_scaled(x, embedding, scale_site="embedding"):
     return np.asarray(x) @ np.asarray(embedding).T * np.sqrt(embedding.shape[1])
+
+
+def logits_never_scaled(x, embedding, scale_site="embedding"):
+    """The site ignored: the logits never carry d_model^-0.5."""
+    return np.asarray(x) @ np.asarray(embedding).T
 
 
 def probabilities_over_positions(x, embedding):
@@ -201,8 +211,10 @@ BROKEN: Variants = {
                                        ("output bias dropped", mha_without_output_bias),
                                        ("values taken from the keys", mha_values_are_keys)],
     "feed_forward.position_wise_ffn": [("no ReLU", ffn_no_relu), ("ReLU after the second layer", ffn_relu_after_second)],
-    "embeddings.embed": [("no sqrt(d_model)", embed_unscaled), ("times d_model", embed_scaled_by_d_model)],
-    "embeddings.output_logits": [("logits scaled by sqrt(d_model)", logits_scaled)],
+    "embeddings.embed": [("no sqrt(d_model)", embed_unscaled), ("times d_model", embed_scaled_by_d_model),
+                         ("scale site ignored", embed_always_scaled)],
+    "embeddings.output_logits": [("logits scaled by sqrt(d_model)", logits_scaled),
+                                 ("scale site ignored", logits_never_scaled)],
     "embeddings.output_probabilities": [("softmax over positions", probabilities_over_positions)],
     "positional_encoding.sinusoidal_encoding": [("sin and cos swapped", lambda *a: pe(*a, sin_first=False)),
                                                 ("i instead of 2i", lambda *a: pe(*a, two_i=False)),

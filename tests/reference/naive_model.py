@@ -45,23 +45,26 @@ def decoder_self_mask(tokens: Array, pad_id: int) -> Array:
     return out
 
 
-def embed(tokens: Array, embedding: Array) -> Array:
-    """§3.4: the token's row of E, every entry multiplied by sqrt(d_model)."""
+def embed(tokens: Array, embedding: Array, scale_site: str = "embedding") -> Array:
+    """§3.4: the token's row of E, every entry multiplied by sqrt(d_model) (by 1 when the logits are scaled)."""
     vocab, d_model = embedding.shape
+    factor = math.sqrt(d_model) if scale_site == "embedding" else 1.0
     out = np.zeros(tokens.shape + (d_model,))
     for index in np.ndindex(*tokens.shape):
         for c in range(d_model):
-            out[index + (c,)] = float(embedding[int(tokens[index]), c]) * math.sqrt(d_model)
+            out[index + (c,)] = float(embedding[int(tokens[index]), c]) * factor
     return out
 
 
-def output_logits(x: Array, embedding: Array) -> Array:
-    """§3.4: logit of token t is the dot product of x with E's row t (tied weights, no bias)."""
+def output_logits(x: Array, embedding: Array, scale_site: str = "embedding") -> Array:
+    """§3.4: logit of token t is the dot product of x with E's row t (tied weights, no bias), over sqrt(d_model)
+    when the logits carry the scale."""
     vocab, d_model = embedding.shape
+    divisor = math.sqrt(d_model) if scale_site == "logits" else 1.0
     out = np.zeros(x.shape[:-1] + (vocab,))
     for index in np.ndindex(*x.shape[:-1]):
         for t in range(vocab):
-            out[index + (t,)] = sum(float(x[index + (c,)]) * float(embedding[t, c]) for c in range(d_model))
+            out[index + (t,)] = sum(float(x[index + (c,)]) * float(embedding[t, c]) for c in range(d_model)) / divisor
     return out
 
 
@@ -107,7 +110,7 @@ def decoder_layer(y: Array, memory: Array, params: Mapping[str, Any], src_mask: 
 
 def _inputs(tokens: Array, params: Mapping[str, Any], config: Any, keep: Any, stack: str) -> Array:
     """§3.4, §3.5, §5.4: Dropout(embedding * sqrt(d_model) + PE)."""
-    x = embed(tokens, params["embedding"]) + naive.positional_encoding(tokens.shape[1], config.d_model, config.pe_layout,
+    x = embed(tokens, params["embedding"], config.embedding_scale_site) + naive.positional_encoding(tokens.shape[1], config.d_model, config.pe_layout,
                                                                   config.pe_offset)[None]
     return naive.dropout(x, _site(keep, f"{stack}.embedding"), config.dropout)
 
@@ -138,7 +141,8 @@ def decode(tgt: Array, memory: Array, src: Array, params: Mapping[str, Any], con
 
 def transformer_forward(src: Array, tgt: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:
     """Figure 1: encode, decode, then the tied output projection."""
-    return output_logits(decode(tgt, encode(src, params, config, keep), src, params, config, keep), params["embedding"])
+    y = decode(tgt, encode(src, params, config, keep), src, params, config, keep)
+    return output_logits(y, params["embedding"], config.embedding_scale_site)
 
 
 def next_token_log_probs(prefixes: Array, memory: Array, src: Array, params: Mapping[str, Any], config: Any) -> Array:

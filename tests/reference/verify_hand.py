@@ -135,11 +135,14 @@ def hand_dropout(fn: Fn) -> None:
 def hand_embed(fn: Fn) -> None:
     e = np.arange(12.0).reshape(3, 4)
     near("embedding of token 2 with d_model = 4 (x sqrt 4)", fn(np.array([[2, 0]]), e), [[[16, 18, 20, 22], [0, 2, 4, 6]]])
+    near("unscaled embedding when the logits carry the scale", fn(np.array([[2]]), e, "logits"), [[[8, 9, 10, 11]]])
 
 
 def hand_output_logits(fn: Fn) -> None:
     e = np.arange(12.0).reshape(3, 4)
     near("logits of x = e_1 are E's column 1", fn(np.array([[[0.0, 1.0, 0.0, 0.0]]]), e), [[[1.0, 5.0, 9.0]]])
+    near("logits of x = e_1 over sqrt 4 when they carry the scale", fn(np.array([[[0.0, 1.0, 0.0, 0.0]]]), e, "logits"),
+         [[[0.5, 2.5, 4.5]]])
 
 
 def hand_output_probabilities(fn: Fn) -> None:

@@ -94,12 +94,17 @@ def check_dropout(fn: Fn, case: Case) -> None:
 
 
 def check_embed(fn: Fn, case: Case) -> None:
+    """§3.4's scaled embedding, and the unscaled one when the logits carry the scale."""
     assert_agrees("embedding", fn(case["tokens"], case["embedding"]), naive_model.embed(case["tokens"], case["embedding"]))
+    assert_agrees("embedding with the scale at the logits", fn(case["tokens"], case["embedding"], "logits"),
+                  naive_model.embed(case["tokens"], case["embedding"], "logits"))
 
 
 def check_output_logits(fn: Fn, case: Case) -> None:
-    want = naive_model.output_logits(case["x"], case["embedding"])
-    assert_agrees("output logits", fn(case["x"], case["embedding"]), want)
+    """§3.4's x E^T, and x E^T / sqrt(d_model) when the logits carry the scale."""
+    for site in ("embedding", "logits"):
+        want = naive_model.output_logits(case["x"], case["embedding"], site)
+        assert_agrees(f"output logits (scale at the {site})", fn(case["x"], case["embedding"], site), want)
 
 
 def check_output_probabilities(fn: Fn, case: Case) -> None:

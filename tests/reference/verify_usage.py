@@ -81,6 +81,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
     ("unknown clause id", lambda: clause("3.9/nothing"), "clause", "3.9/nothing"),
     ("annotated LayerNorm of width 1", lambda: residual.layer_norm(Z((2, 1)), Z(1), Z(1), 1e-5, "annotated"),
      "x.shape[-1] (d_model)", 1),
+    ("unknown embedding scale site", lambda: embeddings.embed(np.array([[1]]), Z((5, 4)), "output"),
+     "scale_site", "output"),
     ("unknown LayerNorm form", lambda: residual.layer_norm(Z((2, 3)), Z(3), Z(3), 1e-5, "rms"), "form", "rms"),
 ] + [(f"TransformerConfig({name}={value!r})", (lambda n=name, v=value: TransformerConfig(**{n: v})), name, value)
      for name, value in (("layers", 0), ("d_model", -16), ("heads", 0), ("d_k", 0), ("vocab", 0),
@@ -88,7 +90,7 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
                          ("pad_id", 37000), ("pad_id", -1), ("layer_norm_eps", -1e-5), ("norm_position", "middle"),
                          ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"),
                          ("pe_layout", "sin-only"), ("pe_offset", -1), ("projection_bias", "no"),
-                         ("layer_norm_form", "torch"))]
+                         ("layer_norm_form", "torch"), ("embedding_scale_site", "output"))]
 
 
 def usage_require_ndim(fn: Fn) -> None:
