@@ -36,8 +36,10 @@ SCALE = ("embedding_scale_site",)
 """Declarable fields that change where the shared matrix is rescaled (§3.4)."""
 INPUTS = (*PE, *SCALE)
 """Declarable fields that change the stacks' inputs, embedding plus positional encoding (§3.4, §3.5)."""
-MODEL = (*LAYER, "final_norm", *INPUTS)
-"""Declarable fields that change the stacks and the whole model's output."""
+STACK = (*LAYER, "final_norm", *INPUTS)
+"""Declarable fields that change the encoder and decoder stacks."""
+MODEL = (*STACK, "model_output")
+"""Declarable fields that change what the whole model returns."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,13 @@ CLAUSES: tuple[Clause, ...] = (
        "normative", layers.decoder_layer, governed_by=LAYER),
     _c("3.1/encoder-stack", "Encoder stack",
        "The encoder is N identical layers over the embedded, position-encoded source; its output is the last layer's output.",
-       "normative", layers.encode, governed_by=MODEL),
+       "normative", layers.encode, governed_by=STACK),
     _c("3.1/decoder-stack", "Decoder stack",
        "The decoder is N identical layers over the embedded, position-encoded, shifted target, attending to the encoder output.",
-       "normative", layers.decode, governed_by=MODEL),
+       "normative", layers.decode, governed_by=STACK),
     _c("3/model-forward", "Full encoder-decoder forward pass",
-       "Source and target tokens map to next-token logits through encoder, decoder and the tied output projection (Figure 1).",
+       "Source and target tokens map to next-token logits through encoder, decoder and the tied output projection (Figure 1); "
+       "log-probabilities under a declared model_output='log_probs'.",
        "normative", layers.transformer_forward, governed_by=MODEL),
     _c("3.2.1/softmax", "Attention weights are a softmax over keys",
        "Every query's attention weights are non-negative and sum to 1 over the keys it may attend to.",

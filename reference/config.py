@@ -17,6 +17,7 @@ FullyMasked = Literal["zeros", "nan", "uniform"]
 PeLayout = Literal["interleaved", "halves"]
 LayerNormForm = Literal["paper", "annotated"]
 ScaleSite = Literal["embedding", "logits"]
+ModelOutput = Literal["logits", "log_probs"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class TransformerConfig:
     # Where the shared matrix is rescaled: "embedding" (E[tokens] * sqrt(d_model), §3.4) or "logits" (unscaled
     # embeddings, logits x E^T * d_model^-0.5: Mesh TensorFlow and Hugging Face's T5 with tied embeddings).
     embedding_scale_site: ScaleSite = "embedding"
+    # What the whole model returns: the logits of §3.4's pre-softmax linear map, or their log-softmax
+    # (the Annotated Transformer's Generator; OpenNMT-py's generator ends in nn.LogSoftmax).
+    model_output: ModelOutput = "logits"
 
     def __post_init__(self) -> None:
         for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
@@ -88,7 +92,7 @@ class TransformerConfig:
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
                               ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
                               ("pe_layout", PeLayout), ("layer_norm_form", LayerNormForm),
-                              ("embedding_scale_site", ScaleSite)):
+                              ("embedding_scale_site", ScaleSite), ("model_output", ModelOutput)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

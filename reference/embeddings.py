@@ -5,7 +5,7 @@ import numpy as np
 
 from reference.attention import softmax
 from reference.checks import require_ndim, require_tokens
-from reference.config import ScaleSite
+from reference.config import ModelOutput, ScaleSite
 from reference.errors import SpecUsageError
 
 
@@ -48,3 +48,20 @@ def output_probabilities(x: np.ndarray, embedding: np.ndarray) -> np.ndarray:
     Shapes: x (batch, seq, d_model) -> (batch, seq, vocab).
     """
     return softmax(output_logits(x, embedding), axis=-1)
+
+
+def model_output(logits: np.ndarray, kind: ModelOutput = "logits") -> np.ndarray:
+    """What the model returns: its logits (§3.4), or log softmax(logits) over the vocabulary.
+
+    Paper: §3.4 (the pre-softmax linear transformation gives the logits).
+    Shapes: logits (batch, seq, vocab) -> (batch, seq, vocab).
+    Variant ``kind="log_probs"`` (a declared ``model_output``): the log-probabilities, as the Annotated
+    Transformer's ``Generator`` and OpenNMT-py's generator (``nn.LogSoftmax``) return them.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if kind == "logits":
+        return logits
+    if kind != "log_probs":
+        raise SpecUsageError("kind", kind, "must be 'logits' or 'log_probs'")
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

@@ -12,7 +12,7 @@ import numpy as np
 from reference.attention import multi_head_attention
 from reference.checks import require_ndim
 from reference.config import TransformerConfig
-from reference.embeddings import embed, output_logits
+from reference.embeddings import embed, model_output, output_logits
 from reference.feed_forward import position_wise_ffn
 from reference.masks import decoder_self_mask, padding_mask
 from reference.positional_encoding import sinusoidal_encoding
@@ -103,7 +103,10 @@ def transformer_forward(src: np.ndarray, tgt: np.ndarray, params: Mapping[str, A
     """The whole encoder-decoder model: logits of the next target token at every position.
 
     Paper: §3 (Figure 1), §3.4 (tied pre-softmax projection).
-    Shapes: src (batch, seq_src), tgt (batch, seq_tgt) -> logits (batch, seq_tgt, vocab).
+    Shapes: src (batch, seq_src), tgt (batch, seq_tgt) -> logits (batch, seq_tgt, vocab)
+    (log-probabilities under a declared ``model_output="log_probs"``).
     """
     memory = encode(src, params, config, keep)
-    return output_logits(decode(tgt, memory, src, params, config, keep), params["embedding"], config.embedding_scale_site)
+    y = decode(tgt, memory, src, params, config, keep)  # (batch, seq_tgt, d_model)
+    logits = output_logits(y, params["embedding"], config.embedding_scale_site)
+    return model_output(logits, config.model_output)

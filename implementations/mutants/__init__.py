@@ -182,6 +182,8 @@ ZOO: tuple[Mutant, ...] = (
     Mutant("scale-at-logits", "3.4/embedding-scale", "unscaled embeddings and logits times d_model^-0.5 (T5), not "
            "declared (embedding_scale_site)", ((fn, "embed", undeclared_choices.embed_unscaled),
                                               (fn, "output_logits", undeclared_choices.logits_scaled_down))),
+    Mutant("log-prob-output", "3/model-forward", "the model returns log-probabilities, not declared (model_output)",
+           overrides={"model": undeclared_choices.model_log_probs}),
 )
 
 MUTANTS: dict[str, Mutant] = {m.name: m for m in ZOO}

@@ -5,7 +5,7 @@ The declared forms are correct variants (``implementations/variants/library_choi
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -33,3 +33,8 @@ def embed_unscaled(tokens: Tensor, embedding: Tensor) -> Tensor:
 def logits_scaled_down(x: Tensor, embedding: Tensor) -> Tensor:
     """x E^T * d_model^-0.5: where Mesh TensorFlow and T5 put the scale instead."""
     return output_logits(x, embedding) * embedding.shape[1] ** -0.5
+
+
+def model_log_probs(base: Any, *args: Any, **kwargs: Any) -> Tensor:
+    """The model's log-softmax over the vocabulary where its logits are asked for (an ``nn.LogSoftmax`` generator)."""
+    return torch.log_softmax(base.model(*args, **kwargs), dim=-1)

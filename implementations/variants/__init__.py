@@ -28,6 +28,7 @@ VARIANTS: dict[str, str] = {
     "bias-free-projections": "library_choices:BiasFreeProjections",
     "annotated-layer-norm": "library_choices:AnnotatedLayerNorm",
     "scale-at-logits": "library_choices:ScaleAtLogits",
+    "log-prob-output": "library_choices:LogProbOutput",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 

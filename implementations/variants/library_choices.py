@@ -5,8 +5,8 @@ each variant changes one thing, as the library named in its docstring does, and 
 (a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
 as the library would.  Undeclared, the same choices fail: the mutants ``pe-halves``,
-``pe-from-position-1``, ``no-output-bias``, ``scale-at-logits`` (``implementations/mutants/undeclared_choices.py``)
-and ``unbiased-layer-norm``.
+``pe-from-position-1``, ``no-output-bias``, ``scale-at-logits``, ``log-prob-output``
+(``implementations/mutants/undeclared_choices.py``) and ``unbiased-layer-norm``.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class LibraryChoices(FunctionalTransformer):
     pe_offset = 0
     projection_bias = True
     scale_site = "embedding"
+    returns = "logits"
 
     def embedding(self, tokens: Tensor, weight: Tensor) -> Tensor:
         """E[tokens] * sqrt(d_model), or E[tokens] when the logits carry the scale (§3.4).
@@ -51,11 +52,15 @@ class LibraryChoices(FunctionalTransformer):
         return x @ weight.T * (1.0 if self.scale_site == "embedding" else weight.shape[1] ** -0.5)
 
     def model(self, src: Tensor, tgt: Tensor, params: Any, config: TransformerConfig, keep: Any = None) -> Tensor:
-        """Logits of the shared matrix E (§3.4) over the decoder output.  Shapes: -> (batch, seq_tgt, vocab)."""
+        """Logits of the shared matrix E (§3.4) over the decoder output, or their log-softmax when ``returns`` says so.
+
+        Shapes: -> (batch, seq_tgt, vocab).
+        """
         if keep is not None:
             raise Unsupported("this implementation has no dropout")
         memory = self.encoder(src, params, config)
-        return self.output_logits(self.decoder(tgt, memory, src, params, config), params["embedding"])
+        logits = self.output_logits(self.decoder(tgt, memory, src, params, config), params["embedding"])
+        return torch.log_softmax(logits, dim=-1) if self.returns == "log_probs" else logits
 
     def positional_encoding(self, seq_len: int, d_model: int) -> Tensor:
         """Sines and cosines of positions pe_offset .. pe_offset + seq_len - 1, laid out as ``pe_layout``, §3.5.
@@ -148,3 +153,12 @@ class ScaleAtLogits(LibraryChoices):
     deviations: dict[str, Any] = {"embedding_scale_site": "logits"}
     focus_clauses = frozenset({"3.4/embedding-scale", "3.4/output-softmax", "3.1/encoder-stack", "3.1/decoder-stack",
                                "3/model-forward"})
+
+
+class LogProbOutput(LibraryChoices):
+    """The model returns log-probabilities, as the Annotated Transformer's ``Generator`` (log_softmax of the projection)."""
+
+    name = "log-prob-output"
+    returns = "log_probs"
+    deviations: dict[str, Any] = {"model_output": "log_probs"}
+    focus_clauses = frozenset({"3/model-forward", "3.4/output-softmax"})

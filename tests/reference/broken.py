@@ -119,6 +119,16 @@ def logits_never_scaled(x, embedding, scale_site="embedding"):
     return np.asarray(x) @ np.asarray(embedding).T
 
 
+def output_always_logits(logits, kind="logits"):
+    """The declared kind ignored: logits returned for log_probs too."""
+    return np.asarray(logits, dtype=np.float64)
+
+
+def output_probabilities_not_logs(logits, kind="logits"):
+    """Probabilities where log-probabilities were declared."""
+    return A.softmax(logits) if kind == "log_probs" else np.asarray(logits, dtype=np.float64)
+
+
 def probabilities_over_positions(x, embedding):
     return A.softmax(np.asarray(x) @ np.asarray(embedding).T, axis=1)
 
@@ -216,6 +226,8 @@ BROKEN: Variants = {
     "embeddings.output_logits": [("logits scaled by sqrt(d_model)", logits_scaled),
                                  ("scale site ignored", logits_never_scaled)],
     "embeddings.output_probabilities": [("softmax over positions", probabilities_over_positions)],
+    "embeddings.model_output": [("log_probs ignored", output_always_logits),
+                                ("probabilities instead of log-probabilities", output_probabilities_not_logs)],
     "positional_encoding.sinusoidal_encoding": [("sin and cos swapped", lambda *a: pe(*a, sin_first=False)),
                                                 ("i instead of 2i", lambda *a: pe(*a, two_i=False)),
                                                 ("halves layout ignored (always interleaved)", pe),

@@ -142,7 +142,20 @@ def decode(tgt: Array, memory: Array, src: Array, params: Mapping[str, Any], con
 def transformer_forward(src: Array, tgt: Array, params: Mapping[str, Any], config: Any, keep: Any = None) -> Array:
     """Figure 1: encode, decode, then the tied output projection."""
     y = decode(tgt, encode(src, params, config, keep), src, params, config, keep)
-    return output_logits(y, params["embedding"], config.embedding_scale_site)
+    return model_output(output_logits(y, params["embedding"], config.embedding_scale_site), config.model_output)
+
+
+def model_output(logits: Array, kind: str = "logits") -> Array:
+    """The logits as they are, or entry by entry log(exp(l_t) / sum_u exp(l_u)) for ``kind="log_probs"``."""
+    if kind == "logits":
+        return np.array(logits, dtype=np.float64)
+    out = np.zeros(logits.shape)
+    for index in np.ndindex(*logits.shape[:-1]):
+        row = [float(t) for t in logits[index]]
+        top = max(row)
+        log_z = top + math.log(sum(math.exp(t - top) for t in row))
+        out[index] = [t - log_z for t in row]
+    return out
 
 
 def next_token_log_probs(prefixes: Array, memory: Array, src: Array, params: Mapping[str, Any], config: Any) -> Array:

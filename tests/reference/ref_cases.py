@@ -149,7 +149,7 @@ def model_case(seed: int, batch: int, seq_src: int, seq_tgt: int, d_model: int, 
     layers = 1 + layers % 2
     options = dict(norm_position="pre", final_norm=True, fully_masked="uniform", dropout=0.3, pe_layout="halves",
                    pe_offset=2, projection_bias=False, layer_norm_form="annotated",
-                   embedding_scale_site="logits") if variant else {}
+                   embedding_scale_site="logits", model_output="log_probs") if variant else {}
     config = TransformerConfig(layers=layers, d_model=d_model, d_ff=d_ff, heads=heads, d_k=d_k, d_v=d_v,
                                vocab=max(vocab, 3), warmup_steps=4, **options)
     src = rng.integers(1, config.vocab, (batch, seq_src))

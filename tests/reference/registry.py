@@ -49,6 +49,7 @@ CHECKS: dict[str, list[Check]] = {
     "embeddings.embed": _naive(vn.check_embed, "tokens") + [vh.hand_embed],
     "embeddings.output_logits": _naive(vn.check_output_logits, "tokens") + [vh.hand_output_logits],
     "embeddings.output_probabilities": _naive(vn.check_output_probabilities, "tokens") + [vh.hand_output_probabilities],
+    "embeddings.model_output": _naive(vn.check_model_output, "smoothing") + [vh.hand_model_output],
     "masks.causal_mask": _naive(vn.check_causal_mask, "tokens") + [vh.hand_causal_mask],
     "masks.padding_mask": _naive(vn.check_padding_mask, "tokens") + [vh.hand_padding_mask],
     "masks.decoder_self_mask": _naive(vn.check_decoder_self_mask, "tokens") + [vh.hand_decoder_self_mask],

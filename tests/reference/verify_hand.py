@@ -145,6 +145,12 @@ def hand_output_logits(fn: Fn) -> None:
          [[[0.5, 2.5, 4.5]]])
 
 
+def hand_model_output(fn: Fn) -> None:
+    logits = np.array([[[0.0, math.log(3.0)]]])
+    near("the logits as they are", fn(logits), logits)
+    near("log-probabilities of logits (0, log 3)", fn(logits, "log_probs"), [[[math.log(0.25), math.log(0.75)]]])
+
+
 def hand_output_probabilities(fn: Fn) -> None:
     e = np.log([[1.0], [2.0], [3.0]])
     near("softmax(1 * log [1, 2, 3])", fn(np.ones((1, 1, 1)), e), [[[1 / 6, 2 / 6, 3 / 6]]])

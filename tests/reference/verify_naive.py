@@ -112,6 +112,12 @@ def check_output_probabilities(fn: Fn, case: Case) -> None:
     assert_agrees("output probabilities", fn(case["x"], case["embedding"]), want)
 
 
+def check_model_output(fn: Fn, case: Case) -> None:
+    """The model's logits as they are, and their log-softmax over the vocabulary when declared."""
+    for kind in ("logits", "log_probs"):
+        assert_agrees(f"model output ({kind})", fn(case["logits"], kind), naive_model.model_output(case["logits"], kind))
+
+
 def check_causal_mask(fn: Fn, case: Case) -> None:
     assert_equal(f"causal_mask({case['seq_len']})", fn(case["seq_len"]), naive_model.causal_mask(case["seq_len"]))
 

@@ -83,6 +83,7 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
      "x.shape[-1] (d_model)", 1),
     ("unknown embedding scale site", lambda: embeddings.embed(np.array([[1]]), Z((5, 4)), "output"),
      "scale_site", "output"),
+    ("unknown model output", lambda: embeddings.model_output(Z((1, 1, 3)), "probs"), "kind", "probs"),
     ("unknown LayerNorm form", lambda: residual.layer_norm(Z((2, 3)), Z(3), Z(3), 1e-5, "rms"), "form", "rms"),
 ] + [(f"TransformerConfig({name}={value!r})", (lambda n=name, v=value: TransformerConfig(**{n: v})), name, value)
      for name, value in (("layers", 0), ("d_model", -16), ("heads", 0), ("d_k", 0), ("vocab", 0),
@@ -90,7 +91,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
                          ("pad_id", 37000), ("pad_id", -1), ("layer_norm_eps", -1e-5), ("norm_position", "middle"),
                          ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"),
                          ("pe_layout", "sin-only"), ("pe_offset", -1), ("projection_bias", "no"),
-                         ("layer_norm_form", "torch"), ("embedding_scale_site", "output"))]
+                         ("layer_norm_form", "torch"), ("embedding_scale_site", "output"),
+                         ("model_output", "probs"))]
 
 
 def usage_require_ndim(fn: Fn) -> None:
