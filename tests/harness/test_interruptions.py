@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -33,12 +34,12 @@ def _start(report_dir: Path, *extra: str) -> subprocess.Popen[str]:
 
 
 def _wait_for_first_result(proc: subprocess.Popen[str]) -> str:
-    """Read the run's output until the first finished test shows (a progress dot starting a line), without a clock."""
+    """Read the run's output until the first finished test shows (its line "[ 1/N] ..."), without a clock."""
     seen = ""
-    while "\n." not in seen:
-        char = proc.stdout.read(1)  # type: ignore[union-attr]
-        assert char, f"the run ended before its first test finished:\n{seen}"
-        seen += char
+    while not re.search(r"^\[ *1/\d+\] ", seen, re.M):
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line, f"the run ended before its first test finished:\n{seen}"
+        seen += line
     return seen
 
 

@@ -3,7 +3,10 @@
 Options are checked before anything runs (a bad one is a one-line usage error, exit 2); the suite then
 runs in this process through ``pytest.main`` under pytest-xdist (a worker that dies is replaced and its
 test counted as an error) with the reporting plugin, which writes report.json, report.html, junit.xml
-and repro/ into ``--report-dir`` and prints the clause x implementation table.
+and repro/ into ``--report-dir``.  The console gets a line per finished test and the training test's steps
+(:mod:`transformer_spec.report.progress`, with pytest's own output off), then the clause x implementation
+table with one block per failing clause; ``--verbose`` gives pytest's own output instead (tracebacks
+included), the table at its end.
 
 Exit code: 0 when every applicable clause conforms or deviates as declared, 1 when one fails or errors
 (or the run did not finish), 2 on usage errors.
@@ -49,7 +52,8 @@ def check_options(args: argparse.Namespace) -> None:
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The pytest command line of the run."""
     argv = [str(Path(spec_tests.__file__).parent), "-p", "transformer_spec.pytest_plugin",
-            "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-p", "no:timeout", "-q",
+            "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-p", "no:timeout",
+            *(() if args.verbose else ("-p", "no:terminal", "-p", "transformer_spec.report.progress")),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the plugins were imported to check the options
             "-n", args.workers, "--max-worker-restart", str(MAX_WORKER_RESTARTS),
             "--device", args.device, "--dtype", args.dtype, "--spec-timeout", str(args.timeout),
@@ -84,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     import pytest  # imported here, not above, so that --help and usage errors come fast
     from transformer_spec.report.plugin import RunOutcome
     from transformer_spec.report.status import FAILING
+    from transformer_spec.report.summary import HEADING, summary_lines
     outcome = RunOutcome()
     with terminate_as_interrupt():
         code = pytest.main(pytest_args(args), plugins=[outcome])
@@ -94,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if outcome.report is None:
         print("transformer-spec: the run broke down before its report was written", file=sys.stderr)
         return 1
+    if not args.verbose and outcome.published is not None:  # verbose: pytest's terminal summary printed the table
+        print("", f" {HEADING} ".center(80, "="), *summary_lines(outcome.report, outcome.published), sep="\n")
     if code == pytest.ExitCode.INTERRUPTED:
         print(f"transformer-spec: the run was interrupted; its partial report is in {outcome.published}",
               file=sys.stderr)
@@ -121,4 +128,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--training-dir", type=Path, default=None, metavar="DIR",
                         help="results of `transformer-spec train` to show (default: the report folder, if there)")
     parser.add_argument("--kill-matrix", type=Path, default=None, metavar="FILE", help="mutant kill matrix JSON to show")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="pytest's own output (every failure's traceback) instead of a line per test")
     parser.set_defaults(handler=run)

@@ -29,7 +29,7 @@ from transformer_spec.report.implementations import describe
 from transformer_spec.report.inputs import load_kill_matrix, load_training
 from transformer_spec.report.nodeinfo import clauses_of, impl_of
 from transformer_spec.report.results import ResultLog
-from transformer_spec.report.summary import summary_lines
+from transformer_spec.report.summary import HEADING, summary_lines
 from transformer_spec.report.writer import write_all, write_json
 
 WRITE_EVERY = 25
@@ -162,7 +162,7 @@ class ReportCollector:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is not None and self.published is not None:
-            terminalreporter.write_sep("=", "transformer-spec conformance")
+            terminalreporter.write_sep("=", HEADING)
             for line in summary_lines(self.report, self.published):
                 terminalreporter.write_line(line)
 
