@@ -23,6 +23,7 @@ VARIANTS: dict[str, str] = {
     "t2t-smoothing": "smoothing_losses:T2TSmoothing",
     "linear-tied": "linear_tied:LinearTied",
     "textbook-beam": "textbook_beam:TextbookBeam",
+    "float32-internal": "float32_internal:Float32Internal",
     "halves-pe": "library_choices:HalvesPositionalEncoding",
     "offset-pe": "library_choices:OffsetPositionalEncoding",
     "bias-free-projections": "library_choices:BiasFreeProjections",
