@@ -30,7 +30,7 @@ ATTENTION = ("projection_bias",)
 """Declarable fields that change multi-head attention (§3.2.2)."""
 LAYER = ("norm_position", *NORM, *ATTENTION)
 """Declarable fields that change every encoder and decoder layer (§3.1)."""
-PE = ("pe_layout", "pe_offset")
+PE = ("pe_layout", "pe_offset", "positional_encoding_kind", "max_positions")
 """Declarable fields that change the positional encoding (§3.5)."""
 SCALE = ("embedding_scale_site",)
 """Declarable fields that change where the shared matrix is rescaled (§3.4)."""
@@ -129,7 +129,8 @@ CLAUSES: tuple[Clause, ...] = (
        "normative", embeddings.output_probabilities, governed_by=MODEL),
     _c("3.5/positional-encoding", "Sinusoidal positional encoding",
        "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)) and PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)), interleaved, "
-       "positions counted from 0 (a declared pe_layout or pe_offset is checked instead).",
+       "positions counted from 0 (a declared pe_layout or pe_offset is checked instead; not applicable under a "
+       "declared positional_encoding_kind='learned', §3.5's alternative).",
        "normative", positional_encoding.sinusoidal_encoding, governed_by=PE),
     _c("5.3/learning-rate", "Learning-rate schedule",
        "lrate = d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5), steps counted from 1.",

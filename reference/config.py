@@ -15,6 +15,7 @@ SmoothingConvention = Literal["others", "uniform"]
 SmoothingPadClass = Literal["included", "excluded"]
 FullyMasked = Literal["zeros", "nan", "uniform"]
 PeLayout = Literal["interleaved", "halves"]
+PositionalKind = Literal["sinusoidal", "learned"]
 LayerNormForm = Literal["paper", "annotated"]
 ScaleSite = Literal["embedding", "logits"]
 ModelOutput = Literal["logits", "log_probs"]
@@ -62,6 +63,11 @@ class TransformerConfig:
     pe_layout: PeLayout = "interleaved"
     # The position of the first token: 0 in the paper; fairseq counts from padding_idx + 1 (make_positions).
     pe_offset: int = 0
+    # §3.5 also tried learned positional embeddings (Gehring et al., 2017), with nearly identical results: "learned"
+    # is a (max_positions, d_model) table per stack, row pe_offset + pos added (fairseq's LearnedPositionalEmbedding,
+    # Hugging Face's BartLearnedPositionalEmbedding with its offset 2); §3.5's sinusoids are then not used.
+    positional_encoding_kind: PositionalKind = "sinusoidal"
+    max_positions: int = 64  # rows of a learned position table (only under positional_encoding_kind="learned")
     # Whether the attention projections Q W_i^Q, K W_i^K, V W_i^V and Concat W^O add biases.  The paper's equations
     # write none and its code has none (tensor2tensor's compute_qkv: use_bias=False; also Hugging Face's T5Attention);
     # most PyTorch code keeps them (nn.MultiheadAttention, fairseq).  False: the canonical biases are drawn as zeros.
@@ -74,7 +80,7 @@ class TransformerConfig:
     model_output: ModelOutput = "logits"
 
     def __post_init__(self) -> None:
-        for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps"):
+        for name in ("layers", "d_model", "d_ff", "heads", "d_k", "d_v", "vocab", "warmup_steps", "max_positions"):
             if getattr(self, name) < 1:
                 raise SpecUsageError(name, getattr(self, name), "must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
@@ -92,7 +98,8 @@ class TransformerConfig:
         for name, allowed in (("norm_position", NormPosition), ("smoothing_convention", SmoothingConvention),
                               ("smoothing_pad_class", SmoothingPadClass), ("fully_masked", FullyMasked),
                               ("pe_layout", PeLayout), ("layer_norm_form", LayerNormForm),
-                              ("embedding_scale_site", ScaleSite), ("model_output", ModelOutput)):
+                              ("embedding_scale_site", ScaleSite), ("model_output", ModelOutput),
+                              ("positional_encoding_kind", PositionalKind)):
             if getattr(self, name) not in get_args(allowed):
                 raise SpecUsageError(name, getattr(self, name), f"must be one of {get_args(allowed)}")
 

@@ -13,6 +13,7 @@ from reference.attention import multi_head_attention
 from reference.checks import require_ndim
 from reference.config import TransformerConfig
 from reference.embeddings import embed, model_output, output_logits
+from reference.errors import SpecUsageError
 from reference.feed_forward import position_wise_ffn
 from reference.masks import decoder_self_mask, padding_mask
 from reference.positional_encoding import sinusoidal_encoding
@@ -57,11 +58,20 @@ def decoder_layer(y: np.ndarray, memory: np.ndarray, params: Mapping[str, Any], 
     return _residual(y, lambda h: position_wise_ffn(h, params["ffn"]), params["norm3"], config, keep, f"{site}.ffn")
 
 
+def _positions(seq: int, stack_params: Mapping[str, Any], c: TransformerConfig) -> np.ndarray:
+    """(seq, d_model): §3.5's sinusoids, or rows pe_offset .. of the stack's table when they are learned."""
+    if c.positional_encoding_kind == "sinusoidal":
+        return sinusoidal_encoding(seq, c.d_model, c.pe_layout, c.pe_offset)
+    table = np.asarray(stack_params["positions"], dtype=np.float64)  # (max_positions, d_model)
+    if c.pe_offset + seq > table.shape[0]:
+        raise SpecUsageError("seq", seq, f"positions from {c.pe_offset} exceed the {table.shape[0]} learned ones")
+    return table[c.pe_offset:c.pe_offset + seq]
+
+
 def _embed_input(tokens: np.ndarray, params: Mapping[str, Any], c: TransformerConfig, keep: Keep, stack: str) -> np.ndarray:
     """Dropout(Embedding(tokens) * sqrt(d_model) + PE), §3.4, §3.5, §5.4."""
     require_ndim("tokens", tokens, 2, "batch, seq")
-    pe = sinusoidal_encoding(np.shape(tokens)[1], c.d_model, c.pe_layout, c.pe_offset)  # (seq, d_model)
-    x = embed(tokens, params["embedding"], c.embedding_scale_site) + pe
+    x = embed(tokens, params["embedding"], c.embedding_scale_site) + _positions(np.shape(tokens)[1], params[stack], c)
     return dropout(x, None if keep is None else keep.get(f"{stack}.embedding"), c.dropout)
 
 

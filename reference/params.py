@@ -23,7 +23,8 @@ norm*.scale / norm*.bias  (d_model,)                    LayerNorm gain and bias
 
 Encoder layer: ``self_attn, norm1, ffn, norm2``.  Decoder layer: ``self_attn,
 norm1, cross_attn, norm2, ffn, norm3``.  ``encoder.norm``/``decoder.norm`` exist
-only when ``config.final_norm`` (a deviation, not the paper).
+only when ``config.final_norm`` (a deviation, not the paper); ``encoder.positions``/``decoder.positions``
+(max_positions, d_model) only under ``positional_encoding_kind="learned"`` (§3.5's alternative).
 """
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def param_shapes(config: TransformerConfig) -> dict[str, tuple[int, ...]]:
                 shapes.update({f"{stack}.layers.{i}.{block}.{k}": s for k, s in entries.items()})
         if c.final_norm:
             shapes.update({f"{stack}.norm.{k}": s for k, s in _norm_shapes(c).items()})
+        if c.positional_encoding_kind == "learned":
+            shapes[f"{stack}.positions"] = (c.max_positions, c.d_model)
     return shapes
 
 
@@ -77,6 +80,8 @@ def _draw(rng: np.random.Generator, name: str, shape: tuple[int, ...], d_model: 
         return rng.normal(0.0, d_model ** -0.5, shape)
     if leaf == "scale":
         return 1.0 + rng.normal(0.0, 0.1, shape)
+    if leaf == "positions":
+        return rng.normal(0.0, 1.0, shape)  # as large as the sinusoids it replaces
     if leaf.startswith("b_") or leaf == "bias":
         return rng.normal(0.0, 0.1, shape)
     fan_in = shape[-2]

@@ -1,7 +1,8 @@
 """§3.5 Sinusoidal positional encoding: values, range, wavelengths, the relative-position rotation, interleaving.
 
 A declared ``pe_layout`` (sines and cosines in two halves) or ``pe_offset`` (first position) is
-checked instead of the paper's interleaved columns from position 0.
+checked instead of the paper's interleaved columns from position 0; under a declared
+``positional_encoding_kind="learned"`` (§3.5's alternative) the clause is not applicable.
 """
 from __future__ import annotations
 
@@ -20,8 +21,15 @@ CLAUSE = "3.5/positional-encoding"
 
 
 def _declared(checker: Checker) -> TransformerConfig:
-    """The paper's configuration with the implementation's declared deviations (pe_layout, pe_offset)."""
-    return checker.config(TransformerConfig())
+    """The paper's configuration with the implementation's declared deviations (pe_layout, pe_offset).
+
+    An implementation that declares learned positions uses no sinusoids: the test is not applicable.
+    """
+    config = checker.config(TransformerConfig())
+    if config.positional_encoding_kind == "learned":
+        pytest.skip(f"not-applicable: {checker.spec} declares positional_encoding_kind='learned': its positions "
+                    "are a learned table (checked with the stacks), not §3.5's sinusoids")
+    return config
 
 
 def _describe(config: TransformerConfig) -> str:
@@ -89,6 +97,7 @@ def test_shift_by_k_is_a_fixed_rotation(checker: Checker, d_model: int, k: int) 
 
 def test_distinct_positions_get_distinct_codes(checker: Checker) -> None:
     """Every position up to 2048 has its own code (positions counted in low precision collide)."""
+    _declared(checker)  # not applicable under learned positions
     n = 2048
     pe = as_numpy(checker.call_deterministic(CLAUSE, "positional_encoding", n, 64))
     sq = (pe ** 2).sum(axis=1)

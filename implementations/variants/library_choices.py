@@ -94,8 +94,11 @@ class LibraryChoices(FunctionalTransformer):
         """Embedding plus this variant's positional encoding (the stacks' inputs, §3.4, §3.5)."""
         if config.final_norm:
             raise Unsupported("this implementation has no LayerNorm after the stacks")
-        pe = self.positional_encoding(tokens.shape[1], config.d_model).to(params["embedding"].dtype)
-        return self.embed(tokens, params["embedding"], config.pad_id) + pe
+        return self.embed(tokens, params["embedding"], config.pad_id) + self._positions(tokens.shape[1], params)
+
+    def _positions(self, seq_len: int, params: Any) -> Tensor:
+        """(seq_len, d_model) added to the embeddings of one stack: this variant's sinusoids."""
+        return self.positional_encoding(seq_len, params["embedding"].shape[1]).to(params["embedding"].dtype)
 
 
 class HalvesPositionalEncoding(LibraryChoices):
@@ -162,3 +165,26 @@ class LogProbOutput(LibraryChoices):
     returns = "log_probs"
     deviations: dict[str, Any] = {"model_output": "log_probs"}
     focus_clauses = frozenset({"3/model-forward", "3.4/output-softmax"})
+
+
+class LearnedPositions(LibraryChoices):
+    """A learned (max_positions, d_model) table per stack, rows from 2 on: Hugging Face's BartLearnedPositionalEmbedding.
+
+    §3.5 reports it works as well as the sinusoids; declared, the PE clause is not applicable and the stacks
+    are checked against the reference with the canonical tables ``encoder.positions`` and ``decoder.positions``.
+    """
+
+    name = "learned-positions"
+    pe_offset = 2
+    deviations: dict[str, Any] = {"positional_encoding_kind": "learned", "pe_offset": 2}
+    focus_clauses = PE_CLAUSES
+
+    def _positions(self, seq_len: int, params: Any) -> Tensor:
+        """Rows pe_offset .. pe_offset + seq_len - 1 of the stack's table (:meth:`encoder` / :meth:`decoder` pick it)."""
+        return params["positions"][self.pe_offset:self.pe_offset + seq_len]
+
+    def encoder(self, src: Tensor, params: Any, config: TransformerConfig) -> Tensor:
+        return super().encoder(src, {**params, "positions": params["encoder"]["positions"]}, config)
+
+    def decoder(self, tgt: Tensor, memory: Tensor, src: Tensor, params: Any, config: TransformerConfig) -> Tensor:
+        return super().decoder(tgt, memory, src, {**params, "positions": params["decoder"]["positions"]}, config)

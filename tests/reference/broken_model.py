@@ -138,6 +138,13 @@ def adam_betas_of_pytorch(param, grad, m, v, step, lr, beta1=0.9, beta2=0.98, ep
     return adam_update(param, grad, m, v, step, lr, 0.9, 0.999, 1e-8)
 
 
+def param_shapes_shared_positions(config: TransformerConfig) -> dict:
+    """One learned position table shared by both stacks instead of one each."""
+    shapes = {k: s for k, s in P.param_shapes(config).items() if not k.endswith(".positions")}
+    return shapes | ({"positions": (config.max_positions, config.d_model)}
+                     if config.positional_encoding_kind == "learned" else {})
+
+
 def param_shapes_w_o_transposed(config: TransformerConfig) -> dict:
     return {k: (s[::-1] if k.endswith("w_o") else s) for k, s in P.param_shapes(config).items()}
 
@@ -203,7 +210,8 @@ BROKEN_MODEL = {
     "schedule.learning_rate": [("off by one step", lr_off_by_one), ("d_model^-0.5 forgotten", lr_without_d_model)],
     "optimizer.adam_update": [("no bias correction", adam_no_bias_correction),
                               ("PyTorch's default betas", adam_betas_of_pytorch)],
-    "params.param_shapes": [("w_o transposed", param_shapes_w_o_transposed)],
+    "params.param_shapes": [("w_o transposed", param_shapes_w_o_transposed),
+                            ("one learned position table for both stacks", param_shapes_shared_positions)],
     "params.init_params": [("seed ignored", init_params_unseeded),
                            ("projection_bias=False ignored", init_params_keeping_biases)],
     "params.flatten": [("'/' separator", flatten_slash)],

@@ -110,9 +110,20 @@ def decoder_layer(y: Array, memory: Array, params: Mapping[str, Any], src_mask: 
 
 def _inputs(tokens: Array, params: Mapping[str, Any], config: Any, keep: Any, stack: str) -> Array:
     """§3.4, §3.5, §5.4: Dropout(embedding * sqrt(d_model) + PE)."""
-    x = embed(tokens, params["embedding"], config.embedding_scale_site) + naive.positional_encoding(tokens.shape[1], config.d_model, config.pe_layout,
-                                                                  config.pe_offset)[None]
+    x = embed(tokens, params["embedding"], config.embedding_scale_site)
+    x = x + _positions(tokens.shape[1], params[stack], config)
     return naive.dropout(x, _site(keep, f"{stack}.embedding"), config.dropout)
+
+
+def _positions(seq: int, stack_params: Mapping[str, Any], config: Any) -> Array:
+    """§3.5's sinusoids, or, learned, row pe_offset + pos of the stack's table for every position pos."""
+    if config.positional_encoding_kind == "sinusoidal":
+        return naive.positional_encoding(seq, config.d_model, config.pe_layout, config.pe_offset)[None]
+    out = np.zeros((1, seq, config.d_model))
+    for pos in range(seq):
+        for c in range(config.d_model):
+            out[0, pos, c] = float(stack_params["positions"][config.pe_offset + pos, c])
+    return out
 
 
 def _final(x: Array, stack_params: Mapping[str, Any], config: Any) -> Array:

@@ -144,12 +144,16 @@ def schedule_case(seed: int) -> Case:
 
 def model_case(seed: int, batch: int, seq_src: int, seq_tgt: int, d_model: int, d_ff: int, heads: int,
                d_k: int, d_v: int, vocab: int, layers: int, variant: bool = False) -> Case:
-    """Config, canonical params, tokens with padding and (for ``variant``) the non-paper options and dropout."""
+    """Config, canonical params, tokens with padding and (for ``variant``) the non-paper options and dropout.
+
+    The variant's positions are learned for odd seeds, sinusoids in halves for even ones.
+    """
     rng = np.random.default_rng(seed)
     layers = 1 + layers % 2
     options = dict(norm_position="pre", final_norm=True, fully_masked="uniform", dropout=0.3, pe_layout="halves",
                    pe_offset=2, projection_bias=False, layer_norm_form="annotated",
-                   embedding_scale_site="logits", model_output="log_probs") if variant else {}
+                   embedding_scale_site="logits", model_output="log_probs",
+                   positional_encoding_kind="learned" if seed % 2 else "sinusoidal") if variant else {}
     config = TransformerConfig(layers=layers, d_model=d_model, d_ff=d_ff, heads=heads, d_k=d_k, d_v=d_v,
                                vocab=max(vocab, 3), warmup_steps=4, **options)
     src = rng.integers(1, config.vocab, (batch, seq_src))

@@ -19,7 +19,8 @@ Fn = Callable[..., Any]
 def _label(case: Case) -> str:
     c = case["config"]
     return (f"{c.norm_position}-norm ({c.layer_norm_form} form), final_norm={c.final_norm}, "
-            f"PE {c.pe_layout} from position {c.pe_offset}, scale at the {c.embedding_scale_site}, {c.model_output}, "
+            f"{c.positional_encoding_kind} PE {c.pe_layout} from position {c.pe_offset}, "
+            f"scale at the {c.embedding_scale_site}, {c.model_output}, "
             f"dropout={'on' if case['keep'] else 'off'}")
 
 

@@ -124,6 +124,10 @@ def hand_param_shapes(fn: Fn) -> None:
     got = fn(c2)
     assert got["encoder.layers.0.self_attn.w_o"] == (10, 16) and "decoder.norm.scale" in got, \
         f"w_o must be (heads * d_v, d_model) and final_norm adds stack norms: {got['encoder.layers.0.self_attn.w_o']}"
+    learned = fn(c.replace(positional_encoding_kind="learned", max_positions=9))
+    added = {k: v for k, v in learned.items() if k not in shapes}
+    assert added == {"encoder.positions": (9, 16), "decoder.positions": (9, 16)}, \
+        f"learned positions must add one (max_positions, d_model) table per stack, got {added}"
 
 
 def hand_init_params(fn: Fn) -> None:

@@ -9,13 +9,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from reference import attention, embeddings, masks, optimizer, positional_encoding, regularization, residual, schedule
+from reference import (attention, embeddings, layers, masks, optimizer, positional_encoding, regularization, residual,
+                       schedule)
 from reference.clauses import clause
 from reference.config import TransformerConfig
 from reference.errors import SpecUsageError
+from reference.params import init_params
 
 Fn = Callable[..., Any]
 Z = np.zeros
+
+LEARNED = TransformerConfig.small(positional_encoding_kind="learned", max_positions=2)  # a 2-row position table
 
 
 def expect_usage_error(what: str, call: Callable[[], Any], argument: str, value: object) -> None:
@@ -83,6 +87,8 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
      "x.shape[-1] (d_model)", 1),
     ("unknown embedding scale site", lambda: embeddings.embed(np.array([[1]]), Z((5, 4)), "output"),
      "scale_site", "output"),
+    ("positions beyond a learned table of 2", lambda: layers.encode(np.array([[1, 2, 3]]), init_params(LEARNED), LEARNED),
+     "seq", 3),
     ("unknown model output", lambda: embeddings.model_output(Z((1, 1, 3)), "probs"), "kind", "probs"),
     ("unknown LayerNorm form", lambda: residual.layer_norm(Z((2, 3)), Z(3), Z(3), 1e-5, "rms"), "form", "rms"),
 ] + [(f"TransformerConfig({name}={value!r})", (lambda n=name, v=value: TransformerConfig(**{n: v})), name, value)
@@ -92,7 +98,7 @@ MISUSES: list[tuple[str, Callable[[], Any], str, object]] = [
                          ("smoothing_convention", "spread"), ("smoothing_pad_class", "none"), ("fully_masked", "ones"),
                          ("pe_layout", "sin-only"), ("pe_offset", -1), ("projection_bias", "no"),
                          ("layer_norm_form", "torch"), ("embedding_scale_site", "output"),
-                         ("model_output", "probs"))]
+                         ("model_output", "probs"), ("positional_encoding_kind", "rotary"), ("max_positions", 0))]
 
 
 def usage_require_ndim(fn: Fn) -> None:
