@@ -30,6 +30,7 @@ VARIANTS: dict[str, str] = {
     "annotated-layer-norm": "library_choices:AnnotatedLayerNorm",
     "scale-at-logits": "library_choices:ScaleAtLogits",
     "log-prob-output": "library_choices:LogProbOutput",
+    "learned-positions": "library_choices:LearnedPositions",
 }
 """Variant name -> ``module:Factory`` inside ``implementations.variants``."""
 
