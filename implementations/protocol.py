@@ -73,7 +73,7 @@ Optional declarations:
 
 Adapters that run a module on canonical weights must check them first: every
 module parameter gets a weight of exactly its shape, and none is left to the
-module's own initial value (``implementations.adapters._convert.run_with``);
+module's own initial value (``implementations.adapters.toolkit.run_with``);
 a mismatch raises :class:`ParameterMismatch`.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``--impl transformer-spec``: the project's own PyTorch model (implementations/pytorch) behind the protocol.
 
 Components run through the real modules with ``torch.func.functional_call``
-(``_convert.run_with``): the canonical tree is converted to the modules'
+(``toolkit.run_with``): the canonical tree is converted to the modules'
 parameter names with differentiable operations, so gradients flow back to the
 parameters the suite passes in, and every module parameter must receive a
 weight of its own shape (a scalar LayerNorm gain is an error, not a broadcast).
@@ -14,7 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters._convert import dims_of, run_with
+from implementations.adapters.toolkit import dims_of, run_with
 from implementations.protocol import Unsupported
 from implementations.pytorch import (Transformer, beam_search, export_canonical, greedy_decode, label_smoothed_loss,
                                      load_canonical, make_optimizer, noam_scheduler, train_step)

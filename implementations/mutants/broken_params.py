@@ -3,7 +3,7 @@
 Neither bug shows in a forward pass run on the canonical weights with a plain
 ``torch.func.functional_call`` (it substitutes a (d_model,) gain for a scalar one
 without a word, and the same canonical matrix for both copies of the embedding):
-the first is caught by the checked loading of ``implementations.adapters._convert.run_with``,
+the first is caught by the checked loading of ``implementations.adapters.toolkit.run_with``,
 the second only by behaviour under training (§3.4, ``spec_tests/test_embeddings.py``).
 """
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Optional
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters._convert import dims_of, run_with
+from implementations.adapters.toolkit import dims_of, run_with
 from implementations.pytorch import Transformer
 from implementations.pytorch.canonical import to_module_names
 from reference.config import TransformerConfig

@@ -20,6 +20,7 @@ from reference.config import TransformerConfig
 from reference.errors import SpecUsageError
 from reference.masks import decoder_self_mask, padding_mask
 from reference.params import init_params, map_tree
+from reference.regularization import dropout_sites
 from transformer_spec.harness.checker import Checker
 from spec_tests.strategies import configs, model_cases
 from transformer_spec.harness.loading import check_implementation, load
@@ -134,3 +135,16 @@ def test_weights_that_do_not_fit_the_module_are_refused_by_name(spec: str, gain:
     x = torch.zeros(1, 3, c.d_model, dtype=torch.float64)
     with pytest.raises(ParameterMismatch, match=message):
         load(spec, Target()).encoder_layer(x, map_tree(torch.tensor, layer), None, c)
+
+
+@pytest.mark.parametrize("norm_position", ["post", "pre"])
+def test_torch_transformer_takes_the_suites_dropout_keep_masks(norm_position: str) -> None:
+    """§5.4 sites reach nn.Transformer's dropout modules; the one inside its FFN (not the paper's) stays off."""
+    checker, rng = _checker("torch-transformer"), np.random.default_rng(4)
+    c = checker.config(TransformerConfig.small(dropout=0.3, norm_position=norm_position))
+    p, src, tgt = init_params(c, 5), _tokens(c, rng, 2, 5), _tokens(c, rng, 2, 4)
+    keep = {site: rng.random(shape) >= c.dropout for site, shape in dropout_sites(c, 2, 5, 4).items()}
+    t = checker.tensor
+    out = checker.call("5.4/dropout", "model", t(src), t(tgt), checker.params(p), c,
+                       {site: t(mask) for site, mask in keep.items()})
+    checker.assert_close("5.4/dropout", "logits", out, layers.transformer_forward(src, tgt, p, c, keep))

@@ -1,0 +1,1 @@
+"""Unit tests of implementations.adapters.toolkit, the helpers adapters are written with."""
