@@ -6,7 +6,8 @@ each variant changes one thing, as the library named in its docstring does, and 
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
 as the library would.  Undeclared, the same choices fail: the mutants ``pe-halves``,
 ``pe-from-position-1``, ``no-output-bias``, ``scale-at-logits``, ``log-prob-output``
-(``implementations/mutants/undeclared_choices.py``) and ``unbiased-layer-norm``.
+(``implementations/mutants/undeclared_choices.py``) and ``unbiased-layer-norm``; learned positions,
+undeclared, fail §3.5.
 """
 from __future__ import annotations
 
@@ -184,7 +185,9 @@ class LearnedPositions(LibraryChoices):
         return params["positions"][self.pe_offset:self.pe_offset + seq_len]
 
     def encoder(self, src: Tensor, params: Any, config: TransformerConfig) -> Tensor:
+        """The encoder stack reading ``encoder.positions``.  Shapes: src (batch, seq_src) -> (batch, seq_src, d_model)."""
         return super().encoder(src, {**params, "positions": params["encoder"]["positions"]}, config)
 
     def decoder(self, tgt: Tensor, memory: Tensor, src: Tensor, params: Any, config: TransformerConfig) -> Tensor:
+        """The decoder stack reading ``decoder.positions``.  Shapes: tgt (batch, seq_tgt) -> (batch, seq_tgt, d_model)."""
         return super().decoder(tgt, memory, src, {**params, "positions": params["decoder"]["positions"]}, config)
