@@ -11,14 +11,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from implementations.adapters.toolkit import additive
+
 
 class MyAttention(nn.Module):
-    """softmax(Q K^T / sqrt(d_k)) V; a masked key gets weight 0, a query with no key left gets zeros."""
+    """softmax(Q K^T / sqrt(d_k) + bias) V, with an additive mask as many libraries take (-inf = masked key);
+    a query with no key left gets zeros."""
 
-    def forward(self, q: Tensor, k: Tensor, v: Tensor, keep: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None = None) -> tuple[Tensor, Tensor]:
         scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (batch, heads, seq_q, seq_k)
-        if keep is not None:
-            scores = scores.masked_fill(~keep, float("-inf"))
+        if bias is not None:
+            scores = scores + bias
         weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)  # all -inf rows: NaN -> 0
         return weights @ v, weights
 
@@ -38,4 +41,4 @@ class MyAdapter:
 
     def attention(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """q (batch, heads, seq_q, d_k), k (..., seq_k, d_k), v (..., seq_k, d_v); mask True = may attend."""
-        return self.module(q, k, v, mask)
+        return self.module(q, k, v, additive(mask, q.dtype))  # the mask as 0 / -inf, MyAttention's encoding
