@@ -38,9 +38,9 @@ def _layer_rules(at: str) -> dict[str, Rule]:
 
 
 _LAYER, _STACK = _layer_rules(""), {**_layer_rules("layers.*."), "norm.scale": "norm.weight", "norm.bias": "norm.bias"}
-_SITES = {"*.layers.*.dropout": None, "*.layers.*.dropout1": "*.layers.*.self_attn",
-          "encoder.layers.*.dropout2": "encoder.layers.*.ffn", "decoder.layers.*.dropout2": "decoder.layers.*.cross_attn",
-          "decoder.layers.*.dropout3": "decoder.layers.*.ffn"}  # dropout_sites in nn.Transformer's modules
+_SITES = {"*.layers.*.dropout": None, "*.layers.*.dropout1": "*.layers.*.self_attn",  # None: FFN-inner, not §5.4
+          "encoder.layers.*.dropout2": "encoder.layers.*.ffn", "decoder.layers.*.dropout3": "decoder.layers.*.ffn",
+          "decoder.layers.*.dropout2": "decoder.layers.*.cross_attn"}
 
 
 @lru_cache(maxsize=None)
@@ -48,8 +48,9 @@ def _net(c: TransformerConfig) -> nn.Transformer:
     require_fused_shape(c.heads, c.d_model, c.d_k, c.d_v, "nn.Transformer")
     with warnings.catch_warnings():  # norm_first=True warns that nested tensors (unused here) are off
         warnings.simplefilter("ignore", UserWarning)
-        return nn.Transformer(c.d_model, c.heads, c.layers, c.layers, c.d_ff, c.dropout, "relu", batch_first=True,
-                              layer_norm_eps=c.layer_norm_eps, norm_first=c.norm_position == "pre", device="meta").eval()
+        return nn.Transformer(c.d_model, c.heads, c.layers, c.layers, c.d_ff, c.dropout, "relu",
+                              layer_norm_eps=c.layer_norm_eps, batch_first=True, norm_first=c.norm_position == "pre",
+                              device="meta").eval()
 
 
 class TorchTransformer:

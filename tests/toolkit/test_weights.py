@@ -34,7 +34,8 @@ def _tree(scale_shape: tuple[int, ...] = (D_MODEL,)) -> dict:
     g = torch.Generator().manual_seed(0)
     layer = lambda: {"ffn": {"w_1": torch.randn(D_MODEL, D_FF, generator=g, requires_grad=True),
                              "b_1": torch.randn(D_FF, generator=g)},
-                     "norm1": {"scale": torch.randn(scale_shape, generator=g), "bias": torch.randn(D_MODEL, generator=g)}}
+                     "norm1": {"scale": torch.randn(scale_shape, generator=g),
+                               "bias": torch.randn(D_MODEL, generator=g)}}
     return {"layers": [layer(), layer()]}
 
 
@@ -49,7 +50,8 @@ def test_every_layer_is_mapped_and_transformed() -> None:
 def test_gradients_reach_the_tree() -> None:
     tree, module = _tree(), _Stack()
     run_with(module, load_canonical(module, RULES, tree), {}, torch.randn(3, D_MODEL)).sum().backward()
-    assert tree["layers"][1]["ffn"]["w_1"].grad is not None and bool(tree["layers"][1]["ffn"]["w_1"].grad.abs().sum() > 0)
+    grad = tree["layers"][1]["ffn"]["w_1"].grad
+    assert grad is not None and bool(grad.abs().sum() > 0)
 
 
 def test_a_parameter_of_another_shape_is_named_with_its_axes() -> None:
