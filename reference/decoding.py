@@ -27,7 +27,8 @@ def next_token_log_probs(prefixes: np.ndarray, memory: np.ndarray, src: np.ndarr
     Shapes: prefixes (n, t) starting with the start token, memory (n, seq_src, d_model),
     src (n, seq_src) -> (n, vocab).
     """
-    logits = output_logits(decode(prefixes, memory, src, params, config), params["embedding"])[:, -1]
+    logits = output_logits(decode(prefixes, memory, src, params, config), params["embedding"],
+                           config.embedding_scale_site)[:, -1]
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 

@@ -171,7 +171,7 @@ def model_output(logits: Array, kind: str = "logits") -> Array:
 
 def next_token_log_probs(prefixes: Array, memory: Array, src: Array, params: Mapping[str, Any], config: Any) -> Array:
     """log p(next token | prefix) at each prefix's last position, one row at a time."""
-    logits = output_logits(decode(prefixes, memory, src, params, config), params["embedding"])
+    logits = output_logits(decode(prefixes, memory, src, params, config), params["embedding"], config.embedding_scale_site)
     out = np.zeros((prefixes.shape[0], logits.shape[-1]))
     for n in range(prefixes.shape[0]):
         row = [float(t) for t in logits[n, -1]]
