@@ -1,11 +1,11 @@
-"""keep_masks_into on a small module with two nn.Dropout, one of them called twice."""
+"""keep_masks_into on a small module with two nn.Dropout, one of them called twice; without, a model minus its head."""
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from implementations.adapters.toolkit import keep_masks_into
+from implementations.adapters.toolkit import keep_masks_into, without
 
 P = 0.25
 
@@ -63,3 +63,14 @@ def test_a_site_without_a_mask_is_named() -> None:
     with pytest.raises(KeyError, match="mapped to the site 'z', which keep has no mask for"):
         with keep_masks_into(module, _keep(0), {"first": "z", "second": "b"}):
             module(torch.ones(2, 3))
+
+
+def test_without_its_head_a_model_returns_its_hidden_states_and_asks_no_weight_for_the_head() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 7))  # the last: an output head (d_model=4 -> vocab=7)
+    with without(model, "1"):
+        assert model(torch.ones(2, 3)).shape == (2, 4)
+        assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert model(torch.ones(2, 3)).shape == (2, 7)
+    with pytest.raises(AttributeError):
+        with without(model, "generator"):
+            pass

@@ -7,6 +7,8 @@
 - :mod:`.weights`: :func:`load_canonical` (the canonical tree under a module's parameter names,
   checked), :func:`run_with` (``functional_call`` off torch's inference fast path) and
   :func:`run_canonical` (both in one call).
+- :mod:`.modules`: :func:`swapped` and :func:`without`, submodules replaced within a ``with`` (an output
+  head removed).
 - :mod:`.dropout`: :func:`keep_masks_into`, the suite's keep-masks in a module's ``nn.Dropout``.
 - :mod:`.numpy_bridge`: :func:`numpy_function`, NumPy/JAX code with a VJP as a differentiable torch function.
 - :mod:`.measured`: :func:`sdpa_fully_masked`, the fully-masked-query behaviour of torch's SDPA on a target.
@@ -19,6 +21,7 @@ from implementations.adapters.toolkit.heads import (fuse, fuse_bias, from_in_pro
 from implementations.adapters.toolkit.masks import (additive, key_padding, masked_out, per_head, shared,
                                                     shared_and_padding)
 from implementations.adapters.toolkit.measured import sdpa_fully_masked
+from implementations.adapters.toolkit.modules import swapped, without
 from implementations.adapters.toolkit.numpy_bridge import numpy_function
 from implementations.adapters.toolkit.weights import (Rule, check_weights, dims_of, load_canonical, run_canonical,
                                                       run_with, transposed)
@@ -26,4 +29,4 @@ from implementations.adapters.toolkit.weights import (Rule, check_weights, dims_
 __all__ = ["Rule", "additive", "apply_keep", "check_weights", "dims_of", "from_in_proj", "fuse", "fuse_bias",
            "in_proj", "keep_masks_into", "key_padding", "load_canonical", "masked_out", "mha_state", "numpy_function",
            "per_head", "require_fused_shape", "run_canonical", "run_with", "sdpa_fully_masked", "shared",
-           "shared_and_padding", "transposed", "unfuse"]
+           "shared_and_padding", "swapped", "transposed", "unfuse", "without"]

@@ -19,6 +19,7 @@ from typing import Iterator, Mapping, Sequence, Union
 
 from torch import Tensor, nn
 
+from implementations.adapters.toolkit.modules import swapped
 from implementations.adapters.toolkit.paths import fill, matches
 
 Sites = Union[str, None, Sequence[Union[str, None]]]
@@ -50,11 +51,6 @@ class _KeepMaskDropout(nn.Module):
         return apply_keep(x, self.keep[site], self.p_drop)
 
 
-def _parent(root: nn.Module, name: str) -> tuple[nn.Module, str]:
-    parent, _, child = name.rpartition(".")
-    return (root.get_submodule(parent) if parent else root), child
-
-
 @contextmanager
 def keep_masks_into(module: nn.Module, keep: Mapping[str, Tensor], sites: Mapping[str, Sites]) -> Iterator[None]:
     """Within the ``with``, every ``nn.Dropout`` of ``module`` applies the suite's keep-masks.
@@ -71,17 +67,12 @@ def keep_masks_into(module: nn.Module, keep: Mapping[str, Tensor], sites: Mappin
     if unnamed := sorted(dropouts.keys() - found.keys()):
         raise ValueError(f"sites names no site for the dropout submodules {unnamed}; map each to a site of "
                          "reference.regularization.dropout_sites, or to None where the paper has no dropout")
-    swapped = {}
+    stand_ins: dict[str, _KeepMaskDropout] = {}
     for name, (rule, groups) in found.items():
         listed = [rule] if rule is None or isinstance(rule, str) else list(rule)
-        swapped[name] = _KeepMaskDropout(name, [None if s is None else fill(s, groups) for s in listed], keep,
+        stand_ins[name] = _KeepMaskDropout(name, [None if s is None else fill(s, groups) for s in listed], keep,
                                          dropouts[name].p)
-    try:
-        for name, stand_in in swapped.items():
-            setattr(*_parent(module, name), stand_in)
+    with swapped(module, stand_ins):
         yield
-    finally:
-        for name, original in dropouts.items():
-            setattr(*_parent(module, name), original)
-    if short := [f"{s.name} ({s.calls} of {len(s.sites)})" for s in swapped.values() if 0 < s.calls < len(s.sites)]:
+    if short := [f"{s.name} ({s.calls} of {len(s.sites)})" for s in stand_ins.values() if 0 < s.calls < len(s.sites)]:
         raise RuntimeError(f"dropouts ran fewer times than sites lists for them, so masks went unused: {short}")
