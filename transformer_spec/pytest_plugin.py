@@ -7,8 +7,9 @@ The Hypothesis profile is chosen with Hypothesis's own ``--hypothesis-profile``
 """
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any
+from typing import Any, Iterator
 
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.rerun import rerun_command_line
 from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY, TARGET_KEY
 from transformer_spec.harness.target import Target, resolve_target
-from transformer_spec.harness.watchdog import DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, cap_memory
+from transformer_spec.harness.watchdog import DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, memory_cap
 from transformer_spec.harness.paths import inputs_path
 
 _CLAUSE_PREFIX = re.compile(r"^\[([^\]\s]+)\]")
@@ -77,8 +78,6 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         target = resolve_target(config.getoption("device"), config.getoption("dtype"))
         config.stash[TARGET_KEY] = target
-        if hasattr(config, "workerinput") and target.device == "cpu" and config.getoption("spec_memory_limit") > 0:
-            cap_memory(config.getoption("spec_memory_limit"))
         config.stash[IMPLS_KEY] = {spec: load(spec, target) for spec in impl_specs(config)}
     except SpecUsageError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -112,12 +111,19 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 
 @pytest.fixture
-def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> Checker:
-    """Calls the implementation under test and judges it; its measurements go into the test report."""
+def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> Iterator[Checker]:
+    """Calls the implementation under test and judges it; its measurements go into the test report.
+
+    In an xdist worker on CPU the test runs under the memory cap (``--spec-memory-limit``), lifted after it:
+    only spec tests are capped, never the project's own tests or the programs they start.
+    """
     c = Checker(request.config.stash[IMPLS_KEY][impl_spec], impl_spec, target)
     request.node.user_properties.append(("measurements", c.measurements))
     request.node.user_properties.append(("findings", c.findings))
-    return c
+    gib = request.config.getoption("spec_memory_limit")
+    capped = hasattr(request.config, "workerinput") and target.device == "cpu" and gib > 0
+    with memory_cap(gib) if capped else contextlib.nullcontext():
+        yield c
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -19,6 +19,7 @@ without bound into a ``MemoryError`` or a failed allocation in its own call, rep
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -39,11 +40,16 @@ DEFAULT_MEMORY_GIB = 8.0
 """Address space per worker: ten times what the suite's largest test uses (the training test: under 1 GiB)."""
 
 
-def cap_memory(gib: float) -> None:
-    """Limit this process's address space to ``gib`` GiB (never above the hard limit already in force)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+@contextlib.contextmanager
+def memory_cap(gib: float) -> Iterator[None]:
+    """This process's address space limited to ``gib`` GiB (never above the hard limit) until the block ends."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = int(gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class TestTimedOut(BaseException):
