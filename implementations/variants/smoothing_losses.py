@@ -23,29 +23,9 @@ from transformer_spec.harness.target import Target
 FOCUS = frozenset({"5.4/label-smoothing", "5.4/smoothing-denominator"})
 
 
-class TorchSmoothing:
-    """Offers ``loss`` only: ``torch.nn.functional.cross_entropy`` with ``label_smoothing``."""
+class _LossOnly:
+    """What both variants share: they offer ``loss`` alone, differentiably, and are checked on §5.4."""
 
-    name = "torch-smoothing"
-    version = torch.__version__
-    offers = frozenset({"loss"})
-    deviations: dict[str, Any] = {"smoothing_convention": "uniform"}
-    focus_clauses = FOCUS
-    differentiable = True
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-
-    def loss(self, logits: Tensor, targets: Tensor, epsilon: float, pad_id: int) -> Tensor:
-        vocab = logits.shape[-1]
-        return F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=pad_id,
-                               label_smoothing=epsilon)  # (batch * seq, vocab) vs (batch * seq,)
-
-
-class T2TSmoothing:
-    """Offers ``loss`` only: tensor2tensor's soft targets and non-padding weights."""
-
-    name = "t2t-smoothing"
     version = "0.1"
     offers = frozenset({"loss"})
     deviations: dict[str, Any] = {}
@@ -54,6 +34,25 @@ class T2TSmoothing:
 
     def __init__(self, target: Target) -> None:
         self.target = target
+
+
+class TorchSmoothing(_LossOnly):
+    """Offers ``loss`` only: ``torch.nn.functional.cross_entropy`` with ``label_smoothing``."""
+
+    name = "torch-smoothing"
+    version = torch.__version__
+    deviations: dict[str, Any] = {"smoothing_convention": "uniform"}
+
+    def loss(self, logits: Tensor, targets: Tensor, epsilon: float, pad_id: int) -> Tensor:
+        vocab = logits.shape[-1]
+        return F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=pad_id,
+                               label_smoothing=epsilon)  # (batch * seq, vocab) vs (batch * seq,)
+
+
+class T2TSmoothing(_LossOnly):
+    """Offers ``loss`` only: tensor2tensor's soft targets and non-padding weights."""
+
+    name = "t2t-smoothing"
 
     def loss(self, logits: Tensor, targets: Tensor, epsilon: float, pad_id: int) -> Tensor:
         vocab = logits.shape[-1]
