@@ -130,13 +130,16 @@ class Checker:
     # -- judging ----------------------------------------------------------------
     def assert_close(self, clause_id: str, what: str, actual: Any, desired: np.ndarray, tol: Tolerance | None = None,
                      baseline: Callable[[], Any] | None = None,
-                     composite: tuple[str, Callable[[], np.ndarray]] | None = None) -> None:
+                     composite: tuple[str, Callable[[], np.ndarray]] | None = None,
+                     lower_tol: Tolerance | None = None) -> None:
         """Shape, dtype, device, finiteness, then values of ``actual`` against the reference ``desired``.
 
         ``baseline`` computes the same quantity with plain PyTorch in the target dtype; in float16/bfloat16
         the budget is k times its error against the reference (plus a small atol).  ``composite`` is
         (the component under test, the reference's recomputation of ``desired``): on a mismatch the
         message names the offered part whose substitution into the reference reproduces ``actual``.
+        ``lower_tol`` is this check's own budget in the next lower precision (default: the table's), within
+        which a mismatch is a precision finding.
         """
         __tracebackhide__ = True
         desired = np.asarray(desired, dtype=np.float64)
@@ -147,16 +150,17 @@ class Checker:
         else:
             m = measure(what, array, desired, tol)
         self._keep(clause_id, m)
-        if m.ratio > 1.0 and not self._precision_finding(clause_id, what, array, desired, m):
+        if m.ratio > 1.0 and not self._precision_finding(clause_id, what, array, desired, m, lower_tol):
             where = "" if composite is None else "\n" + root_cause(self, parts_of([composite[0]]), array, composite[1])
             raise self._violation(clause_id, describe(m) + where, m.as_dict())
 
     def _precision_finding(self, clause_id: str, what: str, array: np.ndarray, desired: np.ndarray,
-                           m: Measurement) -> bool:
+                           m: Measurement, lower_tol: Tolerance | None) -> bool:
         """Whether a mismatch fits the next lower precision's budget: then it is a finding, not a violation."""
         if self.target.dtype not in PRECISION_FINDINGS:
             return False
         lower, tol = PRECISION_FINDINGS[self.target.dtype]
+        tol = lower_tol or tol
         if measure(what, array, desired, tol).ratio > 1.0:
             return False
         budget = f"{m.budget}; within {lower}'s atol={tol.atol:.3g} + rtol={tol.rtol:.3g} * |reference|"
