@@ -1,8 +1,6 @@
-"""Limits that contain a hostile implementation: a time limit per test, a memory cap per worker.
+"""Limits that contain a hostile implementation: a time limit per test, a memory cap per spec test.
 
-The time limit only catches hangs, and is reported as a time-out, never as a crash.
-
-The limit is generous and scaled to the work: ``--spec-timeout`` seconds times the test's
+The time limit only catches hangs, and is reported as a time-out, never as a crash.  It is generous and scaled to the work: ``--spec-timeout`` seconds times the test's
 ``time_limit(factor)`` marker (training) times the implementation's declared ``time_factor``
 (slow implementations).  Verdicts never depend on it: training is bounded by steps.
 
@@ -12,8 +10,9 @@ stuck outside Python cannot be interrupted: after a grace period the worker proc
 note for the controller (``timeouts/`` in the staged report folder) and exits, and the report
 reads the note instead of "worker crashed".
 
-The memory cap (``--spec-memory-limit`` GiB of address space per xdist worker, CPU runs only:
-CUDA reserves far more address space than it uses) turns an implementation that allocates
+The memory cap (``--spec-memory-limit`` GiB of address space, set by the ``checker`` fixture for the
+duration of a spec test in an xdist worker, CPU runs only: CUDA reserves far more address space than
+it uses) turns an implementation that allocates
 without bound into a ``MemoryError`` or a failed allocation in its own call, reported as an
 ``error`` of that test, before the kernel's OOM killer picks a process.
 """
@@ -29,15 +28,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY
 from transformer_spec.harness.paths import note_path
+from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY
 
 DEFAULT_TIMEOUT = 300.0
-"""Seconds per test before the scaling: far above what any test of a correct implementation needs, even on a busy machine."""
-
-
+"""Seconds per test before the scaling: far above what any test of a correct implementation needs, even busy."""
 DEFAULT_MEMORY_GIB = 8.0
-"""Address space per worker: ten times what the suite's largest test uses (the training test: under 1 GiB)."""
+"""Address space per spec test: ten times what the suite's largest test uses (the training test: under 1 GiB)."""
 
 
 @contextlib.contextmanager
