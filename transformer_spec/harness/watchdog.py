@@ -1,8 +1,9 @@
 """Limits that contain a hostile implementation: a time limit per test, a memory cap per spec test.
 
-The time limit only catches hangs, and is reported as a time-out, never as a crash.  It is generous and scaled to the work: ``--spec-timeout`` seconds times the test's
-``time_limit(factor)`` marker (training) times the implementation's declared ``time_factor``
-(slow implementations).  Verdicts never depend on it: training is bounded by steps.
+The time limit only catches hangs, and is reported as a time-out, never as a crash.  It is generous
+and scaled to the work: ``--spec-timeout`` seconds times the test's ``time_limit(factor)`` marker
+(training) times the implementation's declared ``time_factor`` (slow implementations).  Verdicts
+never depend on it: training is bounded by steps.
 
 At the limit the test's thread gets :class:`TestTimedOut` (a ``BaseException``, so neither
 Hypothesis nor an implementation's ``except Exception`` swallows it) and the run goes on.  Code
@@ -10,11 +11,11 @@ stuck outside Python cannot be interrupted: after a grace period the worker proc
 note for the controller (``timeouts/`` in the staged report folder) and exits, and the report
 reads the note instead of "worker crashed".
 
-The memory cap (``--spec-memory-limit`` GiB of address space, set by the ``checker`` fixture for the
-duration of a spec test in an xdist worker, CPU runs only: CUDA reserves far more address space than
-it uses) turns an implementation that allocates
-without bound into a ``MemoryError`` or a failed allocation in its own call, reported as an
-``error`` of that test, before the kernel's OOM killer picks a process.
+The memory cap (``--spec-memory-limit`` GiB of address space, set by the ``checker`` fixture for
+the duration of a spec test in an xdist worker, on CPU only: CUDA reserves far more address space
+than it uses) turns an implementation that allocates without bound into a ``MemoryError`` or a
+failed allocation in its own call, an ``error`` of that test, before the kernel's OOM killer
+picks a process.
 """
 from __future__ import annotations
 
