@@ -27,8 +27,9 @@ from transformer_spec.harness.loading import DEFAULT_IMPL, load
 from transformer_spec.harness.rerun import rerun_command_line
 from transformer_spec.harness.stash import IMPLS_KEY, STAGING_KEY, TARGET_KEY
 from transformer_spec.harness.target import Target, resolve_target
-from transformer_spec.harness.watchdog import DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, memory_cap
 from transformer_spec.harness.paths import inputs_path
+from transformer_spec.harness.watchdog import (DEFAULT_MEMORY_GIB, DEFAULT_TIMEOUT, TestTimedOut, Watchdog, memory_cap,
+                                               violation_at_time_limit)
 
 _CLAUSE_PREFIX = re.compile(r"^\[([^\]\s]+)\]")
 _SUPPRESS = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -54,8 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"time limit per test, scaled by its time_limit marker and the implementation's time_factor; "
                          f"it only catches hangs (default {DEFAULT_TIMEOUT:g}; 0 = none)")
     group.addoption("--spec-memory-limit", type=float, default=DEFAULT_MEMORY_GIB, metavar="GIB",
-                    help=f"address space per xdist worker on CPU, so that an implementation that allocates without "
-                         f"bound errs in its own test (default {DEFAULT_MEMORY_GIB:g}; 0 = none)")
+                    help=f"address space of an xdist worker during each spec test on CPU, so that an implementation "
+                         f"that allocates without bound errs in its own test (default {DEFAULT_MEMORY_GIB:g}; 0 = none)")
     group.addoption("--focus", action="store_true",
                     help="run only the tests of the clauses an implementation names in its focus_clauses (mutants do)")
 
@@ -138,10 +139,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(f"not-applicable: {spec} does not offer {', '.join(missing)}")
 
 
-def failure_kind(excinfo: Any) -> str:
-    """``fails`` for a violated clause (every one of Hypothesis's distinct failures), else ``error``."""
+def failure_kind(excinfo: Any, checker: Any) -> str:
+    """``fails`` for a violated clause (every one of Hypothesis's distinct failures, or one found before a
+    time-out), else ``error``."""
     if excinfo is None:
         return "error"
+    if isinstance(excinfo.value, TestTimedOut):
+        return "fails" if getattr(checker, "failures", None) else "error"
     errors = _exceptions(excinfo.value)
     return "fails" if all(isinstance(e, (NonConformance, AssertionError)) for e in errors) else "error"
 
@@ -170,8 +174,7 @@ def failure_message(item: pytest.Item, spec: str | None, excinfo: Any) -> str | 
         return None  # not a spec test
     failures = checker.failures
     if isinstance(exc, TestTimedOut):
-        return f"{failures[-1]}\n({exc}; Hypothesis was still shrinking: the example is the smallest found by then)" \
-            if failures else str(exc)
+        return violation_at_time_limit(failures[-1], str(exc)) if failures else str(exc)
     errors = _exceptions(exc)
     if len(errors) == 1 and isinstance(exc, (NonConformance, ImplementationError)):
         return None
@@ -198,9 +201,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.user_properties.append(("impl", spec))
     report.user_properties.append(("components", [c for m in item.iter_markers("requires") for c in m.args]))
     if report.failed:
-        kind = failure_kind(call.excinfo)
-        if call.excinfo is not None and isinstance(call.excinfo.value, TestTimedOut):
-            kind = "fails" if getattr(getattr(item, "funcargs", {}).get("checker"), "failures", None) else "error"
+        kind = failure_kind(call.excinfo, getattr(item, "funcargs", {}).get("checker"))
         message = failure_message(item, spec, call.excinfo) if call.excinfo is not None else None
         if message is not None:
             report.longrepr = message

@@ -105,16 +105,6 @@ def padding_mask_on_queries(tokens: Tensor, pad_id: int) -> Tensor:
     return (tokens != pad_id)[:, None, :, None]  # (batch, 1, seq, 1): masks query rows, not key columns
 
 
-def label_smoothing_on_padding(logits: Tensor, targets: Tensor, epsilon: float, pad_id: Optional[int] = None,
-                               convention: str = "others") -> Tensor:
-    """Spreads epsilon over all vocab classes, the padding class included."""
-    log_p = torch.log_softmax(logits, dim=-1)
-    target_lp = log_p.gather(-1, targets[..., None])[..., 0]
-    per_position = -((1 - epsilon) * target_lp + epsilon / (log_p.shape[-1] - 1) * (log_p.sum(-1) - target_lp))
-    real = targets != pad_id
-    return (per_position * real).sum() / real.sum()
-
-
 def loss_counting_padding(logits: Tensor, targets: Tensor, epsilon: float, pad_id: Optional[int] = None,
                           convention: str = "others") -> Tensor:
     """Forgets ``pad_id``: padding targets count in the mean (and the pad class gets smoothing mass)."""

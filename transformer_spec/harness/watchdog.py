@@ -50,6 +50,11 @@ def memory_cap(gib: float) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def violation_at_time_limit(violation: str, timeout: str) -> str:
+    """The report of a test that found a violation and was still shrinking it when its time ran out."""
+    return f"{violation}\n({timeout}; Hypothesis was still shrinking: the example is the smallest found by then)"
+
+
 class TestTimedOut(BaseException):
     """Raised in the test's thread when it outlives its time limit."""
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import pytest
 
 from transformer_spec.harness.paths import note_path
+from transformer_spec.harness.watchdog import violation_at_time_limit
 
 MESSAGE_LIMIT = 1200
 _COUNTEREXAMPLE = re.compile(r"^(?:Falsifying example|Failing test case): .*?^\)$", re.S | re.M)
@@ -133,8 +134,7 @@ class ResultLog:
         found = json.loads(note.read_text(encoding="utf-8"))
         if found["failures"]:
             result.outcome = "failed"
-            result.message = short_message(f"{found['failures'][-1]}\n({found['message']}; Hypothesis was still "
-                                           "shrinking: the example is the smallest found by then)")
+            result.message = short_message(violation_at_time_limit(found["failures"][-1], found["message"]))
         else:
             result.message = found["message"]
 
