@@ -1,4 +1,4 @@
-"""Training throughput of implementations.pytorch.Transformer against torch.nn.Transformer.
+"""Training throughput of transformer_spec.implementations.pytorch.Transformer against torch.nn.Transformer.
 
 Both models get the same sizes, batch, tied embedding/generator, sinusoidal PE,
 label-smoothed loss, Adam and Eq. (3) schedule; their timed steps alternate in
@@ -23,9 +23,9 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from reference.config import TransformerConfig
-from implementations.pytorch import Transformer, label_smoothed_loss, make_optimizer, noam_scheduler
-from implementations.pytorch.functional import sinusoidal_encoding
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import Transformer, label_smoothed_loss, make_optimizer, noam_scheduler
+from transformer_spec.implementations.pytorch.functional import sinusoidal_encoding
 
 CONFIGS = {
     "small": (TransformerConfig(layers=2, d_model=128, heads=4, d_k=32, d_v=32, d_ff=512, vocab=1000), 32, 24),

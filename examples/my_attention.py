@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import additive
+from transformer_spec.implementations.adapters.toolkit import additive
 
 
 class MyAttention(nn.Module):

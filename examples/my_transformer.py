@@ -14,10 +14,10 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import (dims_of, keep_masks_into, mha_state, require_fused_shape, run_canonical,
+from transformer_spec.implementations.adapters.toolkit import (dims_of, keep_masks_into, mha_state, require_fused_shape, run_canonical,
                                               sdpa_fully_masked, transposed)
-from implementations.protocol import Shapes
-from reference.config import TransformerConfig
+from transformer_spec.implementations.protocol import Shapes
+from transformer_spec.reference.config import TransformerConfig
 
 
 class MyTransformer(nn.Module):

@@ -52,7 +52,7 @@ translation            translation_model(config)                                
 dropout sites of ``reference.regularization.dropout_sites`` to keep-masks and
 asks for training-mode dropout with exactly those masks (None = evaluation).
 ``translation_model`` returns a freshly initialised module with the interface of
-``implementations.pytorch.Transformer`` (``forward(src, tgt, keep=None)``, ``encode``,
+``transformer_spec.implementations.pytorch.Transformer`` (``forward(src, tgt, keep=None)``, ``encode``,
 ``decode``, ``generator``, ``start_cache``, ``decode_step``) on the target device in
 float32; the suite trains it end to end with its own recipe and decoders (§5, §6.1).
 ``train_steps`` takes batches ``(src, tgt_in, tgt_out)`` and applies the paper's
@@ -73,7 +73,7 @@ Optional declarations:
 
 Adapters that run a module on canonical weights must check them first: every
 module parameter gets a weight of exactly its shape, and none is left to the
-module's own initial value (``implementations.adapters.toolkit.run_with``);
+module's own initial value (``transformer_spec.implementations.adapters.toolkit.run_with``);
 a mismatch raises :class:`ParameterMismatch`.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 COMPONENTS: dict[str, tuple[str, ...]] = {
     "attention": ("attention",),
@@ -167,4 +167,4 @@ def check_declarations(impl: object, spec: str) -> None:
     shapes = declared_shapes(impl)
     if not isinstance(shapes, Shapes):
         raise SpecUsageError("--impl", spec, f"declares shapes = {shapes!r}, which is not an "
-                                             "implementations.protocol.Shapes")
+                                             "transformer_spec.implementations.protocol.Shapes")

@@ -9,9 +9,9 @@ from typing import Mapping
 
 import numpy as np
 
-from reference.checks import require_broadcastable, require_equal, require_ndim
-from reference.config import FullyMasked
-from reference.errors import SpecUsageError
+from transformer_spec.reference.checks import require_broadcastable, require_equal, require_ndim
+from transformer_spec.reference.config import FullyMasked
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from reference.errors import SpecUsageError
-from reference import (attention, decoding, embeddings, feed_forward, layers, masks, optimizer,
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference import (attention, decoding, embeddings, feed_forward, layers, masks, optimizer,
                        positional_encoding, regularization, residual, schedule)
 
 Kind = Literal["normative", "implementation-defined", "recipe"]

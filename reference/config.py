@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 NormPosition = Literal["post", "pre"]
 SmoothingConvention = Literal["others", "uniform"]

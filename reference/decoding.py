@@ -11,11 +11,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from reference.checks import require_ndim
-from reference.config import TransformerConfig
-from reference.embeddings import output_logits
-from reference.errors import SpecUsageError
-from reference.layers import decode, encode
+from transformer_spec.reference.checks import require_ndim
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.embeddings import output_logits
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.layers import decode, encode
 
 Hypothesis = tuple[tuple[int, ...], float]
 

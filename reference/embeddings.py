@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.attention import softmax
-from reference.checks import require_ndim, require_tokens
-from reference.config import ModelOutput, ScaleSite
-from reference.errors import SpecUsageError
+from transformer_spec.reference.attention import softmax
+from transformer_spec.reference.checks import require_ndim, require_tokens
+from transformer_spec.reference.config import ModelOutput, ScaleSite
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def _scale(d_model: int, site: ScaleSite) -> tuple[float, float]:

@@ -5,7 +5,7 @@ from typing import Mapping
 
 import numpy as np
 
-from reference.checks import require_equal
+from transformer_spec.reference.checks import require_equal
 
 
 def position_wise_ffn(x: np.ndarray, params: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -9,16 +9,16 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from reference.attention import multi_head_attention
-from reference.checks import require_ndim
-from reference.config import TransformerConfig
-from reference.embeddings import embed, model_output, output_logits
-from reference.errors import SpecUsageError
-from reference.feed_forward import position_wise_ffn
-from reference.masks import decoder_self_mask, padding_mask
-from reference.positional_encoding import sinusoidal_encoding
-from reference.regularization import dropout
-from reference.residual import layer_norm, sublayer_connection
+from transformer_spec.reference.attention import multi_head_attention
+from transformer_spec.reference.checks import require_ndim
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.embeddings import embed, model_output, output_logits
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.feed_forward import position_wise_ffn
+from transformer_spec.reference.masks import decoder_self_mask, padding_mask
+from transformer_spec.reference.positional_encoding import sinusoidal_encoding
+from transformer_spec.reference.regularization import dropout
+from transformer_spec.reference.residual import layer_norm, sublayer_connection
 
 Keep = Mapping[str, np.ndarray] | None
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.checks import require_ndim
-from reference.errors import SpecUsageError
+from transformer_spec.reference.checks import require_ndim
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def causal_mask(seq_len: int) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def adam_update(

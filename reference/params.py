@@ -32,7 +32,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from reference.config import TransformerConfig
+from transformer_spec.reference.config import TransformerConfig
 
 Params = dict[str, Any]
 Tree = Union[dict, list, np.ndarray]

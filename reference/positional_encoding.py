@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.config import PeLayout
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import PeLayout
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def sinusoidal_encoding(seq_len: int, d_model: int, layout: PeLayout = "interleaved", offset: int = 0) -> np.ndarray:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.checks import require_equal, require_ndim, require_tokens
-from reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.reference.checks import require_equal, require_ndim, require_tokens
+from transformer_spec.reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def dropout(x: np.ndarray, keep: np.ndarray | None, p_drop: float) -> np.ndarray:

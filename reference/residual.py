@@ -5,9 +5,9 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from reference.config import LayerNormForm, NormPosition
-from reference.errors import SpecUsageError
-from reference.regularization import dropout
+from transformer_spec.reference.config import LayerNormForm, NormPosition
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.regularization import dropout
 
 
 def layer_norm(x: np.ndarray, scale: np.ndarray, bias: np.ndarray, eps: float,

@@ -1,7 +1,7 @@
 """The learning-rate schedule, §5.3."""
 from __future__ import annotations
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 
 def learning_rate(step: int, d_model: int, warmup_steps: int) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from spec_tests.strategies import SEEDS, attention_mask, distinct_sizes
+from .strategies import SEEDS, attention_mask, distinct_sizes
 
 
 def perturbation(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -6,7 +6,7 @@ smallest sizes, and a falsifying example prints as a readable case that
 reproduces exactly.
 
 Model cases draw only configurations the implementation under test declares it
-can express (``implementations.protocol.Shapes``): a test draws them with
+can express (``transformer_spec.implementations.protocol.Shapes``): a test draws them with
 ``data.draw(model_cases(checker.impl, ...))`` from ``@given(data=st.data())``.
 Their parameters take the form the implementation declares (:data:`PARAMETER_FIELDS`).
 """
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
-from implementations.protocol import ANY_SHAPE, Shapes, declared_shapes
-from reference.config import TransformerConfig
-from reference.params import Params, init_params
+from transformer_spec.implementations.protocol import ANY_SHAPE, Shapes, declared_shapes
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import Params, init_params
 
 SEEDS = st.integers(0, 2**31 - 1)
 

@@ -9,11 +9,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.attention import scaled_dot_product_attention
-from reference.config import TransformerConfig
-from spec_tests.cases import LargeScoreCase, large_score_cases
-from spec_tests.gradients import check_gradients
-from spec_tests.strategies import SEEDS, AttentionCase, attention_cases, distinct_sizes
+from transformer_spec.reference.attention import scaled_dot_product_attention
+from transformer_spec.reference.config import TransformerConfig
+from .cases import LargeScoreCase, large_score_cases
+from .gradients import check_gradients
+from .strategies import SEEDS, AttentionCase, attention_cases, distinct_sizes
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import PRECISION_FINDINGS, TOLERANCES, Tolerance, as_numpy
 

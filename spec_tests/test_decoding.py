@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.config import TransformerConfig
-from reference.decoding import greedy_decode, length_penalty
-from reference.layers import transformer_forward
-from reference.params import Params
-from reference.positional_encoding import sinusoidal_encoding
-from spec_tests.strategies import ModelCase, model_cases
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.decoding import greedy_decode, length_penalty
+from transformer_spec.reference.layers import transformer_forward
+from transformer_spec.reference.params import Params
+from transformer_spec.reference.positional_encoding import sinusoidal_encoding
+from .strategies import ModelCase, model_cases
 from transformer_spec.harness.checker import Checker
 
 BOS, EOS, MAX_LEN = 1, 2, 5

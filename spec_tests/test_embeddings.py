@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import Tensor, nn
 
-from reference.attention import softmax
-from reference.embeddings import embed, output_logits
-from reference.layers import transformer_forward
-from spec_tests.strategies import model_cases
+from transformer_spec.reference.attention import softmax
+from transformer_spec.reference.embeddings import embed, output_logits
+from transformer_spec.reference.layers import transformer_forward
+from .strategies import model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 

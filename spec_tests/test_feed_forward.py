@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from reference.feed_forward import position_wise_ffn
-from spec_tests.gradients import check_gradients
-from spec_tests.strategies import ModelCase, model_cases
+from transformer_spec.reference.feed_forward import position_wise_ffn
+from .gradients import check_gradients
+from .strategies import ModelCase, model_cases
 from transformer_spec.harness.checker import Checker
 
 pytestmark = [pytest.mark.clause("3.3/ffn"), pytest.mark.requires("ffn")]

@@ -12,9 +12,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.masks import causal_mask, padding_mask
-from spec_tests.cases import perturbation, scatter_padding
-from spec_tests.strategies import model_cases
+from transformer_spec.reference.masks import causal_mask, padding_mask
+from .cases import perturbation, scatter_padding
+from .strategies import model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import Tolerance, as_numpy
 

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.attention import concat_heads, multi_head_attention, scaled_dot_product_attention, split_heads
-from reference.layers import decoder_layer
-from reference.masks import decoder_self_mask, padding_mask
-from spec_tests.cases import perturbation
-from spec_tests.gradients import check_gradients
-from spec_tests.strategies import SEEDS, ModelCase, distinct_sizes, model_cases
+from transformer_spec.reference.attention import concat_heads, multi_head_attention, scaled_dot_product_attention, split_heads
+from transformer_spec.reference.layers import decoder_layer
+from transformer_spec.reference.masks import decoder_self_mask, padding_mask
+from .cases import perturbation
+from .gradients import check_gradients
+from .strategies import SEEDS, ModelCase, distinct_sizes, model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.config import TransformerConfig
-from reference.positional_encoding import sinusoidal_encoding
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.positional_encoding import sinusoidal_encoding
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 

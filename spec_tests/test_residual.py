@@ -9,11 +9,11 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference import layers
-from reference.masks import decoder_self_mask, padding_mask
-from reference.residual import layer_norm, sublayer_connection
-from spec_tests.gradients import check_gradients
-from spec_tests.strategies import SEEDS, model_cases
+from transformer_spec.reference import layers
+from transformer_spec.reference.masks import decoder_self_mask, padding_mask
+from transformer_spec.reference.residual import layer_norm, sublayer_connection
+from .gradients import check_gradients
+from .strategies import SEEDS, model_cases
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import TOLERANCES, Tolerance, as_numpy
 

@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference.config import TransformerConfig
-from reference.layers import transformer_forward
-from reference.optimizer import adam_update
-from reference.params import flatten
-from reference.regularization import dropout_sites, label_smoothed_cross_entropy
-from reference.schedule import learning_rate
-from spec_tests.strategies import SEEDS, ModelCase, model_cases
-from spec_tests.trajectory import trajectory_case
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.layers import transformer_forward
+from transformer_spec.reference.optimizer import adam_update
+from transformer_spec.reference.params import flatten
+from transformer_spec.reference.regularization import dropout_sites, label_smoothed_cross_entropy
+from transformer_spec.reference.schedule import learning_rate
+from .strategies import SEEDS, ModelCase, model_cases
+from .trajectory import trajectory_case
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import Tolerance, as_numpy
 

@@ -11,12 +11,12 @@ from typing import Sequence
 
 import numpy as np
 
-from reference.config import TransformerConfig
-from reference.layers import transformer_forward
-from reference.optimizer import adam_update
-from reference.params import Params, flatten, init_params, unflatten
-from reference.regularization import label_smoothed_cross_entropy
-from reference.schedule import learning_rate
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.layers import transformer_forward
+from transformer_spec.reference.optimizer import adam_update
+from transformer_spec.reference.params import Params, flatten, init_params, unflatten
+from transformer_spec.reference.regularization import label_smoothed_cross_entropy
+from transformer_spec.reference.schedule import learning_rate
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]  # src, tgt_in, tgt_out
 

@@ -7,8 +7,8 @@ import pkgutil
 
 import pytest
 
-import spec_tests
-from reference.clauses import CLAUSE_IDS
+from transformer_spec import spec_tests
+from transformer_spec.reference.clauses import CLAUSE_IDS
 
 
 def spec_test_clauses() -> dict[str, set[str]]:
@@ -17,7 +17,7 @@ def spec_test_clauses() -> dict[str, set[str]]:
     for info in pkgutil.iter_modules(spec_tests.__path__):
         if not info.name.startswith("test_"):
             continue
-        module = importlib.import_module(f"spec_tests.{info.name}")
+        module = importlib.import_module(f"transformer_spec.spec_tests.{info.name}")
         module_marks = getattr(module, "pytestmark", [])
         module_marks = module_marks if isinstance(module_marks, list) else [module_marks]
         for name, fn in inspect.getmembers(module, inspect.isfunction):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from implementations.mutants import MUTANTS
+from transformer_spec.implementations.mutants import MUTANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

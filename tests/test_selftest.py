@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from implementations.mutants import MUTANTS
+from transformer_spec.implementations.mutants import MUTANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec import __version__
 from transformer_spec.commands import clauses_cmd, implementations_cmd, run_cmd, selftest_cmd, train_cmd
 

@@ -19,8 +19,8 @@ import torch
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Unsatisfiable
 
-from implementations.protocol import Implementation
-from reference.errors import SpecUsageError
+from transformer_spec.implementations.protocol import Implementation
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import ImplementationError, NonConformance
 from transformer_spec.harness.loading import DEFAULT_IMPL, load

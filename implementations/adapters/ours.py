@@ -14,16 +14,16 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import dims_of, run_with
-from implementations.protocol import Unsupported
-from implementations.pytorch import (Transformer, beam_search, export_canonical, greedy_decode, label_smoothed_loss,
+from transformer_spec.implementations.adapters.toolkit import dims_of, run_with
+from transformer_spec.implementations.protocol import Unsupported
+from transformer_spec.implementations.pytorch import (Transformer, beam_search, export_canonical, greedy_decode, label_smoothed_loss,
                                      load_canonical, make_optimizer, noam_scheduler, train_step)
-from implementations.pytorch import functional as fn
-from implementations.pytorch.canonical import to_module_names
-from implementations.pytorch.model import DecoderLayer, EncoderLayer
-from implementations.pytorch.modules import LayerNorm, MultiHeadAttention
-from reference.config import TransformerConfig
-from reference.params import flatten
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.canonical import to_module_names
+from transformer_spec.implementations.pytorch.model import DecoderLayer, EncoderLayer
+from transformer_spec.implementations.pytorch.modules import LayerNorm, MultiHeadAttention
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import flatten
 from transformer_spec.harness.target import Target
 
 

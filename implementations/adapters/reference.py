@@ -10,11 +10,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from reference import attention, decoding, embeddings, feed_forward, layers, optimizer, residual, schedule
-from reference.config import TransformerConfig
-from reference.params import map_tree
-from reference.positional_encoding import sinusoidal_encoding
-from reference.regularization import label_smoothed_cross_entropy
+from transformer_spec.reference import attention, decoding, embeddings, feed_forward, layers, optimizer, residual, schedule
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import map_tree
+from transformer_spec.reference.positional_encoding import sinusoidal_encoding
+from transformer_spec.reference.regularization import label_smoothed_cross_entropy
 from transformer_spec.harness.target import Target
 
 

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import mha_state, per_head, require_fused_shape, run_with
-from implementations.protocol import Shapes
+from transformer_spec.implementations.adapters.toolkit import mha_state, per_head, require_fused_shape, run_with
+from transformer_spec.implementations.protocol import Shapes
 from transformer_spec.harness.target import Target
 
 

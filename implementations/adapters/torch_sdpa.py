@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from implementations.adapters.toolkit import sdpa_fully_masked
+from transformer_spec.implementations.adapters.toolkit import sdpa_fully_masked
 from transformer_spec.harness.target import Target
 
 

@@ -6,7 +6,7 @@ gradients reach the caller's tensors, always off the inference fast path); ``nor
 is ``norm_first=True``.  ``model``'s dropout keep-masks go into its ``nn.Dropout`` submodules
 (``toolkit.keep_masks_into``; the dropout inside its FFN is not the paper's and does nothing).
 It has no embeddings, positional encoding or output projection: the adapter supplies
-E[tokens] * sqrt(d_model) + PE and the tied x E^T from ``implementations.pytorch.functional``.
+E[tokens] * sqrt(d_model) + PE and the tied x E^T from ``transformer_spec.implementations.pytorch.functional``.
 Masks reach it as 3-D boolean masks (True = masked), not ``*_key_padding_mask``: with its default
 ``enable_nested_tensor`` the encoder would return zeros at padded positions.
 Deviation: its stacks always end with an extra LayerNorm.
@@ -21,11 +21,11 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import (Rule, apply_keep, dims_of, keep_masks_into, mha_state, per_head,
+from transformer_spec.implementations.adapters.toolkit import (Rule, apply_keep, dims_of, keep_masks_into, mha_state, per_head,
                                               require_fused_shape, run_canonical, sdpa_fully_masked, transposed)
-from implementations.protocol import Shapes
-from implementations.pytorch.functional import causal_mask, embed, output_logits, padding_mask, sinusoidal_encoding
-from reference.config import TransformerConfig
+from transformer_spec.implementations.protocol import Shapes
+from transformer_spec.implementations.pytorch.functional import causal_mask, embed, output_logits, padding_mask, sinusoidal_encoding
+from transformer_spec.reference.config import TransformerConfig
 from transformer_spec.harness.target import Target
 
 

@@ -2,7 +2,7 @@
 
 A mutant is plain data: the clause its bug breaks, a one-line description,
 and how the bug is made: ``patches`` replace one attribute of the real code
-(a function in ``implementations.pytorch.functional``, a method of a module
+(a function in ``transformer_spec.implementations.pytorch.functional``, a method of a module
 class, a helper the adapter calls) for the duration of each protocol call,
 and ``overrides`` replace one protocol method.  ``transformer-spec selftest``
 runs the suite against every mutant; each must be killed by its clause.
@@ -17,12 +17,12 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from implementations.adapters import ours
-from implementations.mutants import broken, broken_numerics, broken_params, broken_recipe, undeclared_choices, wiring
-from implementations.pytorch import decoding, modules
-from implementations.pytorch import functional as fn
-from implementations.pytorch.model import DecoderLayer, EncoderLayer
-from implementations.pytorch.modules import MultiHeadAttention
+from transformer_spec.implementations.adapters import ours
+from transformer_spec.implementations.mutants import broken, broken_numerics, broken_params, broken_recipe, undeclared_choices, wiring
+from transformer_spec.implementations.pytorch import decoding, modules
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.model import DecoderLayer, EncoderLayer
+from transformer_spec.implementations.pytorch.modules import MultiHeadAttention
 from transformer_spec.harness.target import Target
 
 Patch = tuple[Any, str, Any]  # (module or class, attribute, replacement)

@@ -1,7 +1,7 @@
 """Broken versions of the project's PyTorch functions: each is one realistic bug seen in published code.
 
 Each mirrors the signature of the function it replaces in
-``implementations.pytorch`` and differs in exactly the way its name says.
+``transformer_spec.implementations.pytorch`` and differs in exactly the way its name says.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from implementations.pytorch import functional as fn
-from implementations.pytorch.training import label_smoothed_loss, learning_rate
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.training import label_smoothed_loss, learning_rate
 
 
 def attention_with(score_scale: Callable[[Tensor], float] = lambda q: 1.0 / math.sqrt(q.shape[-1]),

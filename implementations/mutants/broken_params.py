@@ -3,7 +3,7 @@
 Neither bug shows in a forward pass run on the canonical weights with a plain
 ``torch.func.functional_call`` (it substitutes a (d_model,) gain for a scalar one
 without a word, and the same canonical matrix for both copies of the embedding):
-the first is caught by the checked loading of ``implementations.adapters.toolkit.run_with``,
+the first is caught by the checked loading of ``transformer_spec.implementations.adapters.toolkit.run_with``,
 the second only by behaviour under training (§3.4, ``spec_tests/test_embeddings.py``).
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from implementations.pytorch import Transformer, load_canonical
-from implementations.pytorch import functional as fn
-from reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import Transformer, load_canonical
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.reference.config import TransformerConfig
 
 
 def scalar_norm_parameters(module: nn.Module, config: TransformerConfig, factory: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from implementations.pytorch.training import label_smoothed_loss
+from transformer_spec.implementations.pytorch.training import label_smoothed_loss
 
 Candidate = tuple[tuple[tuple[int, ...], float], int]  # ((tokens, log P), parent row)
 

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-from implementations.pytorch.functional import embed, multi_head_attention, output_logits, sinusoidal_encoding
+from transformer_spec.implementations.pytorch.functional import embed, multi_head_attention, output_logits, sinusoidal_encoding
 
 
 def sinusoid_from_position_1(seq_len: int, d_model: int, device: Optional[torch.device] = None,

@@ -6,11 +6,11 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
-from implementations.pytorch import Transformer, export_canonical, load_canonical, make_optimizer, noam_scheduler
-from implementations.pytorch import functional as fn
-from implementations.pytorch.model import DecoderLayer, EncoderLayer
-from implementations.pytorch.training import label_smoothed_loss
-from reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import Transformer, export_canonical, load_canonical, make_optimizer, noam_scheduler
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.model import DecoderLayer, EncoderLayer
+from transformer_spec.implementations.pytorch.training import label_smoothed_loss
+from transformer_spec.reference.config import TransformerConfig
 
 
 def project_kv_swapped(self: Any, x: Tensor) -> tuple[Tensor, Tensor]:

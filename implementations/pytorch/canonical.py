@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from reference.errors import SpecUsageError
-from reference.params import flatten, param_shapes, unflatten
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.params import flatten, param_shapes, unflatten
 
 _ROLES = ("q", "k", "v")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from reference.errors import SpecUsageError
-from implementations.pytorch.cache import DecoderCache
-from implementations.pytorch.model import Transformer
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.implementations.pytorch.cache import DecoderCache
+from transformer_spec.implementations.pytorch.model import Transformer
 
 Hypothesis = tuple[tuple[int, ...], float]
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from reference.config import FullyMasked, NormPosition
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import FullyMasked, NormPosition
+from transformer_spec.reference.errors import SpecUsageError
 
 Keep = Optional[Mapping[str, object]]
 

@@ -12,10 +12,10 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from reference.config import TransformerConfig
-from implementations.pytorch import functional as fn
-from implementations.pytorch.cache import DecoderCache, LayerCache
-from implementations.pytorch.modules import (Factory, FeedForward, LayerNorm, MultiHeadAttention, PositionalEncoding,
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.cache import DecoderCache, LayerCache
+from transformer_spec.implementations.pytorch.modules import (Factory, FeedForward, LayerNorm, MultiHeadAttention, PositionalEncoding,
                                              SublayerConnection)
 
 

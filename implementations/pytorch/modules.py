@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from reference.config import TransformerConfig
-from implementations.pytorch import functional as fn
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import functional as fn
 
 Factory = dict[str, object]
 """Keyword arguments ``device`` and ``dtype`` passed to every tensor constructor."""

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 
-from reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
-from reference.errors import SpecUsageError
-from implementations.pytorch.functional import Keep
-from implementations.pytorch.model import Transformer
+from transformer_spec.reference.config import SmoothingConvention, SmoothingPadClass, TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.implementations.pytorch.functional import Keep
+from transformer_spec.implementations.pytorch.model import Transformer
 
 
 def label_smoothed_loss(logits: Tensor, targets: Tensor, epsilon: float, pad_id: Optional[int] = None,

@@ -32,10 +32,10 @@ VARIANTS: dict[str, str] = {
     "log-prob-output": "library_choices:LogProbOutput",
     "learned-positions": "library_choices:LearnedPositions",
 }
-"""Variant name -> ``module:Factory`` inside ``implementations.variants``."""
+"""Variant name -> ``module:Factory`` inside ``transformer_spec.implementations.variants``."""
 
 
 def variant_factory(name: str) -> Any:
     """The factory of the variant ``name`` (a KeyError for an unknown one)."""
     module, _, attr = VARIANTS[name].partition(":")
-    return getattr(importlib.import_module(f"implementations.variants.{module}"), attr)
+    return getattr(importlib.import_module(f"transformer_spec.implementations.variants.{module}"), attr)

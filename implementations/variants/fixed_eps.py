@@ -11,7 +11,7 @@ from typing import Any
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from implementations.protocol import Unsupported
+from transformer_spec.implementations.protocol import Unsupported
 from transformer_spec.harness.target import Target
 
 EPS = 1e-6

@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 import torch
 
-from implementations.adapters.ours import TransformerSpec
-from reference.params import map_tree
+from transformer_spec.implementations.adapters.ours import TransformerSpec
+from transformer_spec.reference.params import map_tree
 from transformer_spec.harness.target import Target
 
 COMPONENTS = frozenset({"attention", "multi_head_attention", "ffn", "embedding", "output_logits", "positional_encoding",

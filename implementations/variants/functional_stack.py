@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from implementations.protocol import Unsupported
-from reference.config import TransformerConfig
+from transformer_spec.implementations.protocol import Unsupported
+from transformer_spec.reference.config import TransformerConfig
 from transformer_spec.harness.target import Target
 
 STACK_CLAUSES = frozenset({"3.1/encoder-layer", "3.1/decoder-layer", "3.1/encoder-stack", "3.1/decoder-stack",

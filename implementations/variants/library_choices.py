@@ -1,6 +1,6 @@
 """Correct variants that make the choices other libraries make where the paper is silent, each declared.
 
-Built on the independent :class:`~implementations.variants.functional_stack.FunctionalTransformer`;
+Built on the independent :class:`~transformer_spec.implementations.variants.functional_stack.FunctionalTransformer`;
 each variant changes one thing, as the library named in its docstring does, and declares it
 (a ``TransformerConfig`` field), so the suite checks it against that variant of the reference and
 reports ``deviates``.  The variant computes with its own choice whatever the configuration says,
@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from implementations.protocol import Unsupported
-from implementations.variants.functional_stack import STACK_CLAUSES, FunctionalTransformer
-from reference.config import TransformerConfig
+from transformer_spec.implementations.protocol import Unsupported
+from transformer_spec.implementations.variants.functional_stack import STACK_CLAUSES, FunctionalTransformer
+from transformer_spec.reference.config import TransformerConfig
 
 PE_CLAUSES = frozenset({"3.5/positional-encoding", "3.1/encoder-stack", "3.1/decoder-stack", "3/model-forward"})
 

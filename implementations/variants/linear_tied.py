@@ -14,11 +14,11 @@ from typing import Any, Mapping, Optional
 import torch
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit import dims_of, run_with
-from implementations.pytorch import Transformer
-from implementations.pytorch.canonical import to_module_names
-from reference.config import TransformerConfig
-from reference.params import flatten
+from transformer_spec.implementations.adapters.toolkit import dims_of, run_with
+from transformer_spec.implementations.pytorch import Transformer
+from transformer_spec.implementations.pytorch.canonical import to_module_names
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import flatten
 from transformer_spec.harness.target import Target
 
 

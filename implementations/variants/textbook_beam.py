@@ -1,7 +1,7 @@
 """A correct variant: greedy and beam search written the textbook way, without a cache.
 
 Every step re-runs the whole decoder on each hypothesis (our model's forward
-pass through ``implementations.adapters.ours.TransformerSpec.model``).  Beam
+pass through ``transformer_spec.implementations.adapters.ours.TransformerSpec.model``).  Beam
 search expands each live hypothesis by its own ``beam`` best tokens, keeps the
 ``beam`` best of those by log-probability, and moves the ones that end in EOS
 to the finished pool, so the beam narrows as hypotheses finish; at beam 1 it is
@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from implementations.adapters.ours import TransformerSpec
-from reference.config import TransformerConfig
+from transformer_spec.implementations.adapters.ours import TransformerSpec
+from transformer_spec.reference.config import TransformerConfig
 from transformer_spec.harness.target import Target
 
 

@@ -129,7 +129,7 @@ USAGE_ERRORS: dict[str, tuple[list[str], str]] = {
     "impl without module": (["--impl", ":Good"], "neither part empty"),
     "impl without attribute": (["--impl", f"{BAD}:"], "neither part empty"),
     "impl given twice": (["--impl", f"{BAD}:Good", "--impl", f"{BAD}:Good"], "is given twice"),
-    "impl given twice by two names": (["--impl", "reference", "--impl", "implementations.adapters.reference:Reference"],
+    "impl given twice by two names": (["--impl", "reference", "--impl", "transformer_spec.implementations.adapters.reference:Reference"],
                                       "is given twice (as 'reference')"),
     "report folder under a file": (["--report-dir", "{file}/reports"], "cannot be written"),
     "report folder is a file": (["--report-dir", "{file}"], "exists and is not a folder"),
@@ -244,7 +244,7 @@ def listings() -> dict[str, str]:
 
 
 def test_implementations_lists_the_zoo_only_when_asked(listings: dict[str, str]) -> None:
-    from implementations.mutants import MUTANTS
+    from transformer_spec.implementations.mutants import MUTANTS
     assert "mutant:" not in listings["plain"] and "variant:" not in listings["plain"]
     assert "transformer-spec  (" in listings["plain"]
     zoo = [line for line in listings["zoo"].splitlines() if line.startswith(("mutant:", "variant:"))]

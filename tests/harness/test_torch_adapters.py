@@ -13,16 +13,16 @@ import torch
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from implementations.protocol import ParameterMismatch, Shapes, Unsupported
-from reference import layers
-from reference.attention import multi_head_attention
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
-from reference.masks import decoder_self_mask, padding_mask
-from reference.params import init_params, map_tree
-from reference.regularization import dropout_sites
+from transformer_spec.implementations.protocol import ParameterMismatch, Shapes, Unsupported
+from transformer_spec.reference import layers
+from transformer_spec.reference.attention import multi_head_attention
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.masks import decoder_self_mask, padding_mask
+from transformer_spec.reference.params import init_params, map_tree
+from transformer_spec.reference.regularization import dropout_sites
 from transformer_spec.harness.checker import Checker
-from spec_tests.strategies import configs, model_cases
+from transformer_spec.spec_tests.strategies import configs, model_cases
 from transformer_spec.harness.loading import check_implementation, load
 from transformer_spec.harness.target import Target
 
@@ -119,7 +119,7 @@ def test_a_declaration_of_the_wrong_kind_is_a_usage_error() -> None:
     impl = load("torch-mha", Target())
     impl.shapes = "heads-divide-d_model"  # an instance attribute shadows the class's declaration
     with pytest.raises(SpecUsageError, match="declares shapes = 'heads-divide-d_model', which is not an "
-                                             "implementations.protocol.Shapes"):
+                                             "transformer_spec.implementations.protocol.Shapes"):
         check_implementation(impl, "torch-mha")
 
 

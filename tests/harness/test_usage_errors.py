@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from tests.harness.once import once_per_run
 from transformer_spec.cli import main
 from transformer_spec.harness.loading import load

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from reference.config import TransformerConfig
-from reference.params import init_params
-from implementations.pytorch import Transformer, load_canonical
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import init_params
+from transformer_spec.implementations.pytorch import Transformer, load_canonical
 
 
 @st.composite

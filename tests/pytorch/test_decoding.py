@@ -5,9 +5,9 @@ import numpy as np
 import torch
 from hypothesis import given, strategies as st
 
-from reference import decoding as ref
-from reference.config import TransformerConfig
-from implementations.pytorch import beam_search, greedy_decode
+from transformer_spec.reference import decoding as ref
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.implementations.pytorch import beam_search, greedy_decode
 from pytorch_support import configs, err, loaded, t, token_batches
 
 

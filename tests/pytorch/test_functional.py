@@ -1,4 +1,4 @@
-"""The pure functions of implementations.pytorch.functional against the NumPy reference (float64 to 1e-10)."""
+"""The pure functions of transformer_spec.implementations.pytorch.functional against the NumPy reference (float64 to 1e-10)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +6,13 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from reference import attention as ref_attn, embeddings as ref_emb, feed_forward as ref_ffn
-from reference import positional_encoding as ref_pe, residual as ref_res
-from reference.config import TransformerConfig
-from reference.params import init_params
-from implementations.pytorch import functional as fn
-from implementations.pytorch.canonical import to_module_names
-from implementations.pytorch.modules import MultiHeadAttention
+from transformer_spec.reference import attention as ref_attn, embeddings as ref_emb, feed_forward as ref_ffn
+from transformer_spec.reference import positional_encoding as ref_pe, residual as ref_res
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import init_params
+from transformer_spec.implementations.pytorch import functional as fn
+from transformer_spec.implementations.pytorch.canonical import to_module_names
+from transformer_spec.implementations.pytorch.modules import MultiHeadAttention
 from pytorch_support import err, t
 
 TOL64, TOL32 = 1e-10, 1e-5

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from reference import layers as ref
-from reference.config import TransformerConfig
-from reference.params import init_params
-from implementations.pytorch import Transformer, beam_search, greedy_decode, load_canonical, make_optimizer, noam_scheduler, train_step
-from implementations.pytorch import functional as fn
+from transformer_spec.reference import layers as ref
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import init_params
+from transformer_spec.implementations.pytorch import Transformer, beam_search, greedy_decode, load_canonical, make_optimizer, noam_scheduler, train_step
+from transformer_spec.implementations.pytorch import functional as fn
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
 

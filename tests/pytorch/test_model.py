@@ -6,11 +6,11 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from reference import layers as ref
-from reference.config import TransformerConfig
-from reference.params import flatten, init_params
-from reference.regularization import dropout_sites
-from implementations.pytorch import Transformer, export_canonical, load_canonical, make_optimizer
+from transformer_spec.reference import layers as ref
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import flatten, init_params
+from transformer_spec.reference.regularization import dropout_sites
+from transformer_spec.implementations.pytorch import Transformer, export_canonical, load_canonical, make_optimizer
 from pytorch_support import configs, err, loaded, t, token_batches
 
 TOL64, TOL32 = 1e-10, 1e-5
@@ -119,7 +119,7 @@ def test_pe_buffer_is_not_persistent_and_exact_after_dtype_change():
     c = TransformerConfig.small()
     model = Transformer(c, dtype=torch.float32).double()
     assert not any("pe" in k for k in model.state_dict())
-    from reference.positional_encoding import sinusoidal_encoding
+    from transformer_spec.reference.positional_encoding import sinusoidal_encoding
     assert err(model.encoder.pe.table[:50], sinusoidal_encoding(50, c.d_model)) <= 1e-15  # a float32 table would be ~1e-8 off
     long = model.decoder.pe.encoding(1020, 10, model.decoder.pe.table)
     assert err(long, sinusoidal_encoding(1030, c.d_model)[1020:]) <= 1e-13

@@ -8,13 +8,13 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
-from reference.optimizer import adam_update
-from reference.regularization import label_smoothed_cross_entropy
-from reference.schedule import learning_rate as ref_learning_rate
-from reference.params import flatten, unflatten
-from implementations.pytorch import (export_canonical, label_smoothed_loss, load_canonical, make_optimizer,
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.optimizer import adam_update
+from transformer_spec.reference.regularization import label_smoothed_cross_entropy
+from transformer_spec.reference.schedule import learning_rate as ref_learning_rate
+from transformer_spec.reference.params import flatten, unflatten
+from transformer_spec.implementations.pytorch import (export_canonical, label_smoothed_loss, load_canonical, make_optimizer,
                                      noam_scheduler, train_step)
 from pytorch_support import loaded, t
 

@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from reference import attention as A
-from reference.residual import layer_norm as _ln
+from transformer_spec.reference import attention as A
+from transformer_spec.reference.residual import layer_norm as _ln
 from broken_model import BROKEN_MODEL
 
 Variants = dict[str, list[tuple[str, Callable[..., Any]]]]
@@ -146,7 +146,7 @@ def pe(seq_len: int, d_model: int, layout: str = "interleaved", offset: int = 0,
 
 
 def pe_from_zero(seq_len: int, d_model: int, layout: str = "interleaved", offset: int = 0) -> np.ndarray:
-    from reference.positional_encoding import sinusoidal_encoding
+    from transformer_spec.reference.positional_encoding import sinusoidal_encoding
     return sinusoidal_encoding(seq_len, d_model, layout)
 
 
@@ -171,12 +171,12 @@ def layer_norm_annotated_biased_std(x, scale, bias, eps, form="paper"):
 
 
 def sublayer_always_pre(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
-    from reference.residual import sublayer_connection
+    from transformer_spec.reference.residual import sublayer_connection
     return sublayer_connection(x, sublayer, norm, eps, "pre", keep, p_drop, norm_form)
 
 
 def sublayer_dropout_after_add(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
-    from reference.regularization import dropout
+    from transformer_spec.reference.regularization import dropout
     ln = lambda h: _ln(h, norm["scale"], norm["bias"], eps, norm_form)
     if norm_position == "pre":
         return dropout(x + sublayer(ln(x)), keep, p_drop)
@@ -184,7 +184,7 @@ def sublayer_dropout_after_add(x, sublayer, norm, eps, norm_position="post", kee
 
 
 def sublayer_norm_form_ignored(x, sublayer, norm, eps, norm_position="post", keep=None, p_drop=0.0, norm_form="paper"):
-    from reference.residual import sublayer_connection
+    from transformer_spec.reference.residual import sublayer_connection
     return sublayer_connection(x, sublayer, norm, eps, norm_position, keep, p_drop)
 
 
@@ -201,7 +201,7 @@ def padding_on_queries(tokens, pad_id):
 
 
 def decoder_mask_causal_only(tokens, pad_id):
-    from reference.masks import causal_mask
+    from transformer_spec.reference.masks import causal_mask
     return np.broadcast_to(causal_mask(np.shape(tokens)[1]), (len(tokens), 1) + (np.shape(tokens)[1],) * 2)
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from reference import decoding as D, layers as L, params as P, regularization as R
-from reference.attention import multi_head_attention
-from reference.config import TransformerConfig
-from reference.embeddings import output_logits
-from reference.feed_forward import position_wise_ffn
-from reference.masks import padding_mask
+from transformer_spec.reference import decoding as D, layers as L, params as P, regularization as R
+from transformer_spec.reference.attention import multi_head_attention
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.embeddings import output_logits
+from transformer_spec.reference.feed_forward import position_wise_ffn
+from transformer_spec.reference.masks import padding_mask
 
 
 def encoder_layer_ffn_first(x, params, src_mask, config, keep=None, site="encoder.layers.0"):
@@ -48,7 +48,7 @@ def decode_not_causal(tgt, memory, src, params, config, keep=None):
 
 def forward_probabilities(src, tgt, params, config, keep=None):
     """Returns softmax probabilities where logits are due."""
-    from reference.attention import softmax
+    from transformer_spec.reference.attention import softmax
     return softmax(L.transformer_forward(src, tgt, params, config, keep))
 
 
@@ -119,7 +119,7 @@ def loss_without_smoothing(logits, targets, epsilon, pad_id=None, convention="ot
 
 
 def lr_off_by_one(step, d_model, warmup_steps):
-    from reference.schedule import learning_rate
+    from transformer_spec.reference.schedule import learning_rate
     return learning_rate(step + 1, d_model, warmup_steps)
 
 
@@ -134,7 +134,7 @@ def adam_no_bias_correction(param, grad, m, v, step, lr, beta1=0.9, beta2=0.98, 
 
 
 def adam_betas_of_pytorch(param, grad, m, v, step, lr, beta1=0.9, beta2=0.98, eps=1e-9):
-    from reference.optimizer import adam_update
+    from transformer_spec.reference.optimizer import adam_update
     return adam_update(param, grad, m, v, step, lr, 0.9, 0.999, 1e-8)
 
 
@@ -176,7 +176,7 @@ def map_tree_keys_only(fn, tree):
 
 
 def clause_first(clause_id: str):
-    from reference.clauses import CLAUSES
+    from transformer_spec.reference.clauses import CLAUSES
     return CLAUSES[0]
 
 
@@ -185,7 +185,7 @@ def never_raises(*args: Any, **kwargs: Any) -> None:
 
 
 def require_tokens_upper_inclusive(name, tokens, vocab):
-    from reference.checks import require_tokens
+    from transformer_spec.reference.checks import require_tokens
     return require_tokens(name, tokens, vocab + 1)
 
 

@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from reference.config import TransformerConfig
-from reference.params import flatten, init_params, map_tree, unflatten
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import flatten, init_params, map_tree, unflatten
 
 PAD, BOS, EOS, A, B = 0, 1, 2, 3, 4
 NAMES = {PAD: "pad", BOS: "bos", EOS: "eos", A: "A", B: "B"}

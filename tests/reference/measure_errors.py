@@ -17,7 +17,7 @@ import agreement  # noqa: E402
 import ref_cases as rc  # noqa: E402
 from test_ref_naive_agreement import EQUATIONS, MODEL  # noqa: E402
 import verify_naive as vn  # noqa: E402
-from reference import schedule  # noqa: E402
+from transformer_spec.reference import schedule  # noqa: E402
 
 
 def distinct_sizes(rng: np.random.Generator, kind: str) -> dict[str, int]:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from reference.config import TransformerConfig
-from reference.params import init_params
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import init_params
 
 Case = dict[str, Any]
 
@@ -162,7 +162,7 @@ def model_case(seed: int, batch: int, seq_src: int, seq_tgt: int, d_model: int, 
     tgt[-1, -1] = 0
     keep = None
     if variant:
-        from reference.regularization import dropout_sites
+        from transformer_spec.reference.regularization import dropout_sites
         keep = {name: rng.random(shape) < 0.7 for name, shape in dropout_sites(config, batch, seq_src, seq_tgt).items()}
     return {"config": config, "params": init_params(config, seed % 1000), "src": src, "tgt": tgt, "keep": keep,
             "memory": rng.normal(size=(batch, seq_src, d_model)), "x": rng.normal(size=(batch, seq_src, d_model)),

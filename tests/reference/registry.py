@@ -85,14 +85,14 @@ CHECKS: dict[str, list[Check]] = {
 def real(name: str) -> Callable[..., Any]:
     """The reference function "module.function"."""
     module, function = name.split(".")
-    return getattr(importlib.import_module(f"reference.{module}"), function)
+    return getattr(importlib.import_module(f"transformer_spec.reference.{module}"), function)
 
 
 def public_functions() -> list[str]:
     """Every public function defined (not imported) in a reference module, as "module.function"."""
     names = []
     for module in MODULES:
-        mod = importlib.import_module(f"reference.{module}")
+        mod = importlib.import_module(f"transformer_spec.reference.{module}")
         names += [f"{module}.{n}" for n, obj in vars(mod).items()
                   if inspect.isfunction(obj) and not n.startswith("_") and obj.__module__ == mod.__name__]
     return sorted(names)

@@ -1,4 +1,4 @@
-"""The committed golden data equals a fresh run of ``python -m fixtures.generate`` (so nobody edits it by hand)."""
+"""The committed golden data equals a fresh run of ``python -m transformer_spec.fixtures.generate`` (so nobody edits it by hand)."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fixtures.generate import GENERATOR_VERSION, GOLDEN, SEED, generate
+from transformer_spec.fixtures.generate import GENERATOR_VERSION, GOLDEN, SEED, generate
 
 TOTAL_LIMIT = 1_000_000  # bytes
 GOLDEN_ATOL, GOLDEN_RTOL = 1e-14, 1e-13
@@ -38,10 +38,10 @@ def test_golden_arrays_reproduce(fresh: Path, name: str) -> None:
                 diff = np.where(np.isnan(a) & np.isnan(b), 0.0, np.abs(a - b))
                 allowed = GOLDEN_ATOL + GOLDEN_RTOL * np.abs(np.nan_to_num(a))
                 assert not np.isnan(diff).any() and (diff <= allowed).all(), \
-                    f"{name}[{key}] differs from a fresh `python -m fixtures.generate` by {np.nanmax(diff)} " \
+                    f"{name}[{key}] differs from a fresh `python -m transformer_spec.fixtures.generate` by {np.nanmax(diff)} " \
                     f"(allowed {GOLDEN_ATOL:g} + {GOLDEN_RTOL:g} * |value|)"
             else:
-                assert np.array_equal(a, b), f"{name}[{key}] differs from a fresh `python -m fixtures.generate`"
+                assert np.array_equal(a, b), f"{name}[{key}] differs from a fresh `python -m transformer_spec.fixtures.generate`"
 
 
 def test_metadata_and_size() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 import verify_hand as vh
 import verify_recipe as vr
-from reference import attention, clauses, decoding, embeddings, feed_forward, masks, optimizer, params, \
+from transformer_spec.reference import attention, clauses, decoding, embeddings, feed_forward, masks, optimizer, params, \
     positional_encoding, regularization, residual, schedule
 
 HAND: list[tuple[Callable, Callable]] = [

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 import ref_cases as rc
 import verify_model as vm
 import verify_naive as vn
-from reference import attention, embeddings, feed_forward, layers, masks, optimizer, positional_encoding, \
+from transformer_spec.reference import attention, embeddings, feed_forward, layers, masks, optimizer, positional_encoding, \
     regularization, residual, schedule, decoding
 
 FAST = settings(max_examples=15, deadline=None)

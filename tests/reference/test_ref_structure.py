@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import reference
-from reference.clauses import CLAUSE_IDS, CLAUSES
+from transformer_spec import reference
+from transformer_spec.reference.clauses import CLAUSE_IDS, CLAUSES
 
 REFERENCE_DIR = Path(reference.__file__).parent
 SOURCES = sorted(REFERENCE_DIR.rglob("*.py"))
@@ -43,7 +43,7 @@ def test_the_import_scan_would_see_torch(tmp_path: Path) -> None:
 def test_clause_has_a_callable_reference(clause) -> None:
     assert callable(clause.reference), f"clause {clause.id}: reference {clause.reference!r} is not callable"
     module = getattr(clause.reference, "__module__", "")
-    assert module.startswith("reference."), f"clause {clause.id}: reference lives in {module!r}, not reference/"
+    assert module.startswith("transformer_spec.reference."), f"clause {clause.id}: reference lives in {module!r}, not reference/"
     assert clause.id.split("/")[0] == clause.section, f"clause {clause.id}: section {clause.section!r}"
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference import checks
+from transformer_spec.reference import checks
 from verify_usage import MISUSES, expect_usage_error, usage_require_broadcastable, usage_require_equal, \
     usage_require_ndim, usage_require_tokens
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import naive_model
 from agreement import assert_agrees, assert_equal
 from ref_cases import Case
-from reference.masks import decoder_self_mask, padding_mask
+from transformer_spec.reference.masks import decoder_self_mask, padding_mask
 
 Fn = Callable[..., Any]
 

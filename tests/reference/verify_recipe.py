@@ -7,8 +7,8 @@ from typing import Any, Callable
 import numpy as np
 
 import hand_model as hm
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 from verify_hand import near, same
 
 Fn = Callable[..., Any]
@@ -78,7 +78,7 @@ def _hand_run(f: list[float]) -> tuple[np.ndarray, dict]:
 
 def hand_next_token_log_probs(fn: Fn) -> None:
     """The hand-built model realises its transition table after bos, A and B."""
-    from reference.layers import encode
+    from transformer_spec.reference.layers import encode
     src, params = _hand_run(hm.GREEDY_DIFFERS)
     memory, table = encode(src, params, hm.CONFIG), hm.transition_log_probs(hm.GREEDY_DIFFERS)
     prefixes = np.array([[hm.BOS, hm.A, hm.B], [hm.BOS, hm.B, hm.A], [hm.BOS, hm.A, hm.A]])
@@ -131,7 +131,7 @@ def hand_param_shapes(fn: Fn) -> None:
 
 
 def hand_init_params(fn: Fn) -> None:
-    from reference.params import flatten, param_shapes
+    from transformer_spec.reference.params import flatten, param_shapes
     c = TransformerConfig.small()
     a, b, other = flatten(fn(c, 3)), flatten(fn(c, 3)), flatten(fn(c, 4))
     assert {k: v.shape for k, v in a.items()} == param_shapes(c), "init_params must follow param_shapes"
@@ -163,7 +163,7 @@ def hand_map_tree(fn: Fn) -> None:
 
 
 def hand_clause(fn: Fn) -> None:
-    from reference.clauses import CLAUSES
+    from transformer_spec.reference.clauses import CLAUSES
     for c in CLAUSES:
         assert fn(c.id) is c, f"clause({c.id!r}) returned {fn(c.id).id!r}"
     try:

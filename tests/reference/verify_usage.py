@@ -9,12 +9,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from reference import (attention, embeddings, layers, masks, optimizer, positional_encoding, regularization, residual,
+from transformer_spec.reference import (attention, embeddings, layers, masks, optimizer, positional_encoding, regularization, residual,
                        schedule)
-from reference.clauses import clause
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
-from reference.params import init_params
+from transformer_spec.reference.clauses import clause
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.reference.params import init_params
 
 Fn = Callable[..., Any]
 Z = np.zeros

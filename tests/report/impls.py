@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from implementations.adapters.reference import Reference, _np
-from reference.attention import scaled_dot_product_attention
+from transformer_spec.implementations.adapters.reference import Reference, _np
+from transformer_spec.reference.attention import scaled_dot_product_attention
 
 
 class WrongScale(Reference):

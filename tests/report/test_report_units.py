@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reference.clauses import clause
+from transformer_spec.reference.clauses import clause
 from transformer_spec.cli import main
 from transformer_spec.report.build import build_report
 from transformer_spec.harness.composition import parts_of
@@ -128,8 +128,8 @@ def test_implementations_lists_offers_and_load_failures(capsys: pytest.CaptureFi
     from transformer_spec.commands import implementations_cmd
     monkeypatch.setattr(implementations_cmd, "registered", lambda: {"reference": "x", "broken": "nowhere:Thing"})
     monkeypatch.setattr("transformer_spec.harness.loading.registered",
-                        lambda: {"reference": "implementations.adapters.reference:Reference", "broken": "nowhere:Thing"})
+                        lambda: {"reference": "transformer_spec.implementations.adapters.reference:Reference", "broken": "nowhere:Thing"})
     assert main(["implementations"]) == 0
     out = capsys.readouterr().out
-    assert "reference  (implementations.adapters.reference:Reference)" in out and "offers (19)" in out
+    assert "reference  (transformer_spec.implementations.adapters.reference:Reference)" in out and "offers (19)" in out
     assert "broken  (nowhere:Thing)\n  fails to load: --impl='broken': module 'nowhere' not found" in out

@@ -1,1 +1,1 @@
-"""Unit tests of implementations.adapters.toolkit, the helpers adapters are written with."""
+"""Unit tests of transformer_spec.implementations.adapters.toolkit, the helpers adapters are written with."""

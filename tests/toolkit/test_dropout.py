@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from implementations.adapters.toolkit import keep_masks_into, without
+from transformer_spec.implementations.adapters.toolkit import keep_masks_into, without
 
 P = 0.25
 

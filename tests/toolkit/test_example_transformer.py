@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.config import TransformerConfig
-from reference.layers import transformer_forward
-from reference.params import init_params
-from reference.regularization import dropout_sites
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.layers import transformer_forward
+from transformer_spec.reference.params import init_params
+from transformer_spec.reference.regularization import dropout_sites
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.loading import load
 from transformer_spec.harness.target import Target

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from implementations.adapters.toolkit import (from_in_proj, fuse, fuse_bias, in_proj, mha_state, require_fused_shape,
+from transformer_spec.implementations.adapters.toolkit import (from_in_proj, fuse, fuse_bias, in_proj, mha_state, require_fused_shape,
                                               unfuse)
-from implementations.protocol import ParameterMismatch, Unsupported
+from transformer_spec.implementations.protocol import ParameterMismatch, Unsupported
 
 HEADS, D_MODEL, D = 3, 6, 2
 

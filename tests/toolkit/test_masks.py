@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from implementations.adapters.toolkit import additive, key_padding, masked_out, per_head, shared, shared_and_padding
-from implementations.protocol import Unsupported
+from transformer_spec.implementations.adapters.toolkit import additive, key_padding, masked_out, per_head, shared, shared_and_padding
+from transformer_spec.implementations.protocol import Unsupported
 
 B, H, Q, K = 3, 2, 4, 5
 SHAPES = [(B, H, Q, K), (B, 1, Q, K), (B, 1, 1, K), (1, 1, Q, K), (Q, K), (K,)]

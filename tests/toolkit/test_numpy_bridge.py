@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from implementations.adapters.toolkit import numpy_function
+from transformer_spec.implementations.adapters.toolkit import numpy_function
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

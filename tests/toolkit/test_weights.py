@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from implementations.adapters.toolkit import load_canonical, run_with, transposed
-from implementations.protocol import ParameterMismatch
+from transformer_spec.implementations.adapters.toolkit import load_canonical, run_with, transposed
+from transformer_spec.implementations.protocol import ParameterMismatch
 
 D_MODEL, D_FF = 4, 6
 

@@ -5,7 +5,7 @@ import gzip
 
 import pytest
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.corpus import ParallelCorpus, load_split
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from implementations.mutants import MUTANTS
+from transformer_spec.implementations.mutants import MUTANTS
 from transformer_spec.harness.target import Target
 from transformer_spec.translation.run import RunOptions, train_and_evaluate
 

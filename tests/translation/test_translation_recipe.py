@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from implementations.pytorch import learning_rate
+from transformer_spec.implementations.pytorch import learning_rate
 from transformer_spec.translation.averaging import Checkpoints, average_states
 from transformer_spec.translation.batching import make_examples
 from transformer_spec.translation.presets import get_preset, recipe_deviations

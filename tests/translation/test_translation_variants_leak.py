@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.leak import leak_verdict
 from transformer_spec.translation.variants import build_model
 

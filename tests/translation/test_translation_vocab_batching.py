@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.batching import collate, make_examples, token_batches
 from transformer_spec.translation.synthetic import SyntheticSpec, generate
 from transformer_spec.translation.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, train_shared_vocab

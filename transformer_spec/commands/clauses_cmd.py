@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reference.clauses import Clause
+    from transformer_spec.reference.clauses import Clause
 
 
 def clause_record(c: Clause) -> dict[str, object]:
@@ -23,7 +23,7 @@ def _table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reference.clauses import CLAUSES  # here, not above: --help does without the reference's NumPy
+    from transformer_spec.reference.clauses import CLAUSES  # here, not above: --help does without the reference's NumPy
     rows = [clause_record(c) for c in CLAUSES]
     print(json.dumps(rows, indent=2) if args.json else _table(rows, ("id", "equation", "kind", "title")))
     return 0

@@ -19,11 +19,11 @@ from transformer_spec.report.implementations import describe_spec
 def zoo_lines() -> dict[str, str]:
     """``mutant:<name>`` and ``variant:<name>`` -> what it is, for the zoos this tree has."""
     lines: dict[str, str] = {}
-    if importlib.util.find_spec("implementations.mutants") is not None:
-        from implementations.mutants import MUTANTS
+    if importlib.util.find_spec("transformer_spec.implementations.mutants") is not None:
+        from transformer_spec.implementations.mutants import MUTANTS
         lines.update({f"{MUTANT_PREFIX}{name}": f"breaks {m.clause}: {m.bug}" for name, m in sorted(MUTANTS.items())})
-    if importlib.util.find_spec("implementations.variants") is not None:
-        from implementations.variants import VARIANTS
+    if importlib.util.find_spec("transformer_spec.implementations.variants") is not None:
+        from transformer_spec.implementations.variants import VARIANTS
         lines.update({f"{VARIANT_PREFIX}{name}": f"correct variant ({where})"
                       for name, where in sorted(VARIANTS.items())})
     return lines

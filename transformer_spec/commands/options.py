@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.harness.loading import resolved_target
 
 

@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-import spec_tests
-from reference.errors import SpecUsageError
+from transformer_spec import spec_tests
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.commands.options import (distinct_implementations, existing_folder, k_expression, positive,
                                                 workers, writable_folder)
 from transformer_spec.harness.loading import DEFAULT_IMPL, load
@@ -51,7 +51,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The pytest command line of the run."""
-    argv = [str(Path(spec_tests.__file__).parent), "-p", "transformer_spec.pytest_plugin",
+    argv = [str(Path(spec_tests.__file__).resolve().parent), "-p", "transformer_spec.pytest_plugin",
             "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-p", "no:timeout",
             *(() if args.verbose else ("-p", "no:terminal", "-p", "transformer_spec.report.progress")),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the plugins were imported to check the options

@@ -13,8 +13,8 @@ import argparse
 import json
 from pathlib import Path
 
-import spec_tests
-from reference.errors import SpecUsageError
+from transformer_spec import spec_tests
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.commands.options import workers, writable_folder
 from transformer_spec.harness.loading import BUILTIN
 
@@ -24,7 +24,7 @@ from transformer_spec.harness.loading import BUILTIN
 
 def kill_matrix(report: dict) -> dict[str, dict[str, str]]:
     """{mutant: {clause: status}} for the mutants in a report."""
-    from implementations.mutants import MUTANTS
+    from transformer_spec.implementations.mutants import MUTANTS
     matrix: dict[str, dict[str, str]] = {}
     for entry in report["clauses"]:
         if entry["implementation"].startswith("mutant:") and entry["status"] != "not-applicable":
@@ -34,7 +34,7 @@ def kill_matrix(report: dict) -> dict[str, dict[str, str]]:
 
 def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
     """One row per mutant: its designated clause, whether it is killed there, and every clause that killed it."""
-    from implementations.mutants import MUTANTS
+    from transformer_spec.implementations.mutants import MUTANTS
     from transformer_spec.report.status import FAILING
     width = max(len(m) for m in matrix)
     rows = [f"{'mutant'.ljust(width)}  {'designated clause'.ljust(28)}  verdict   killed by"]
@@ -49,18 +49,18 @@ def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
 def run(args: argparse.Namespace) -> int:
     workers(args.workers)
     writable_folder("--report-dir", args.report_dir)
-    from implementations.mutants import MUTANTS
+    from transformer_spec.implementations.mutants import MUTANTS
     unknown = sorted(set(args.mutant or ()) - set(MUTANTS))
     if unknown:
         raise SpecUsageError("--mutant", unknown[0], f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
     import pytest
-    from implementations.variants import VARIANTS
+    from transformer_spec.implementations.variants import VARIANTS
     from transformer_spec.report.status import FAILING
     from transformer_spec.report.writer import read_report
     mutants = args.mutant or sorted(MUTANTS)
     correct = [*BUILTIN, *(f"variant:{v}" for v in sorted(VARIANTS))]
     impls = [f"mutant:{m}" for m in mutants] + ([] if args.mutants_only else correct)
-    argv = [str(Path(spec_tests.__file__).parent), "-p", "transformer_spec.pytest_plugin",
+    argv = [str(Path(spec_tests.__file__).resolve().parent), "-p", "transformer_spec.pytest_plugin",
             "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-q", "--no-training",
             "-n", args.workers, "--device", "cpu", "--hypothesis-profile", "mutants",
             "--report-dir", str(args.report_dir), *[a for spec in impls for a in ("--impl", spec)]]

@@ -9,7 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.commands.options import existing_folder, positive, writable_folder
 from transformer_spec.translation.presets import PRESETS
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 from hypothesis import currently_in_test_context, reject
 
-from implementations.protocol import Implementation, ParameterMismatch, Unsupported
-from reference.config import TransformerConfig
-from reference.params import flatten, map_tree
+from transformer_spec.implementations.protocol import Implementation, ParameterMismatch, Unsupported
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.params import flatten, map_tree
 from transformer_spec.harness.compare import (PRECISION_FINDINGS, TOLERANCES, ImplementationError, Measurement, NonConformance, Tolerance,
                                               as_numpy, check_output, check_tensor, describe, measure, measure_against_baseline)
 from transformer_spec.harness.composition import parts_of
@@ -121,7 +121,7 @@ class Checker:
         """
         def compute() -> Any:
             if self._plain is None:
-                from implementations.adapters.ours import TransformerSpec
+                from transformer_spec.implementations.adapters.ours import TransformerSpec
                 self._plain = TransformerSpec(self.target)
             out = getattr(self._plain, method)(*args)
             return out[0] if isinstance(out, tuple) else out

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reference.clauses import clause
+from transformer_spec.reference.clauses import clause
 
 
 class NonConformance(AssertionError):

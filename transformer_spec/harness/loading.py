@@ -9,9 +9,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from implementations.protocol import COMPONENTS, Implementation, check_declarations
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.implementations.protocol import COMPONENTS, Implementation, check_declarations
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.harness.target import Target
 
 ENTRY_POINT_GROUP = "transformer_spec.implementations"
@@ -19,11 +19,11 @@ DEFAULT_IMPL = "transformer-spec"
 """What ``--impl`` is when not given."""
 
 BUILTIN: dict[str, str] = {
-    "transformer-spec": "implementations.adapters.ours:TransformerSpec",
-    "reference": "implementations.adapters.reference:Reference",
-    "torch-sdpa": "implementations.adapters.torch_sdpa:TorchSDPA",
-    "torch-mha": "implementations.adapters.torch_mha:TorchMHA",
-    "torch-transformer": "implementations.adapters.torch_transformer:TorchTransformer",
+    "transformer-spec": "transformer_spec.implementations.adapters.ours:TransformerSpec",
+    "reference": "transformer_spec.implementations.adapters.reference:Reference",
+    "torch-sdpa": "transformer_spec.implementations.adapters.torch_sdpa:TorchSDPA",
+    "torch-mha": "transformer_spec.implementations.adapters.torch_mha:TorchMHA",
+    "torch-transformer": "transformer_spec.implementations.adapters.torch_transformer:TorchTransformer",
 }
 """The shipped adapters, by registered name."""
 
@@ -53,7 +53,7 @@ def resolved_target(spec: str) -> str:
 
 
 def _mutant(spec: str) -> Any:
-    from implementations.mutants import MUTANTS
+    from transformer_spec.implementations.mutants import MUTANTS
     name = spec[len(MUTANT_PREFIX):]
     if name not in MUTANTS:
         raise SpecUsageError("--impl", spec, f"no such mutant (known: {', '.join(sorted(MUTANTS))})")
@@ -61,7 +61,7 @@ def _mutant(spec: str) -> Any:
 
 
 def _variant(spec: str) -> Any:
-    from implementations.variants import VARIANTS, variant_factory
+    from transformer_spec.implementations.variants import VARIANTS, variant_factory
     name = spec[len(VARIANT_PREFIX):]
     if name not in VARIANTS:
         raise SpecUsageError("--impl", spec, f"no such variant (known: {', '.join(sorted(VARIANTS))})")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from implementations.protocol import Implementation
+from transformer_spec.implementations.protocol import Implementation
 from transformer_spec.harness.target import Target
 
 TARGET_KEY = pytest.StashKey[Target]()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
-from reference import layers, residual
+from transformer_spec.reference import layers, residual
 from transformer_spec.harness.compare import PRECISION_FINDINGS, TOLERANCES, as_numpy, measure
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 if TYPE_CHECKING:
     import torch

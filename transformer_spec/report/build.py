@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from reference.clauses import CLAUSES, Clause
+from transformer_spec.reference.clauses import CLAUSES, Clause
 from transformer_spec.report.blocking import mark_blocked, root_cause, seen_from
 from transformer_spec.report.results import TestResult
 from transformer_spec.report.status import FAILING, clause_status, coverage, deviations_touching, summary, verdict

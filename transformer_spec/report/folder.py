@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import IO
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 INCOMPLETE_SUFFIX = ".incomplete"
 OWN_FILES = frozenset({"report.json", "report.html", "junit.xml"})

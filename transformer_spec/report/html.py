@@ -6,8 +6,8 @@ from typing import Any
 
 import jinja2
 
-from reference.clauses import CLAUSES
-from reference.positional_encoding import sinusoidal_encoding
+from transformer_spec.reference.clauses import CLAUSES
+from transformer_spec.reference.positional_encoding import sinusoidal_encoding
 from transformer_spec.harness.compare import as_numpy
 from transformer_spec.harness.loading import load
 from transformer_spec.harness.target import Target

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from implementations.protocol import Implementation
-from reference.errors import SpecUsageError
+from transformer_spec.implementations.protocol import Implementation
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.harness.loading import load, resolved_target
 from transformer_spec.harness.target import Target
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 CURVE_FILES = ("learning_curve.json", "curve.json")
 

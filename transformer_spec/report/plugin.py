@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.pytest_plugin import IMPLS_KEY, STAGING_KEY, TARGET_KEY, impl_specs
 from transformer_spec.report.build import build_report
 from transformer_spec.report.environment import environment

@@ -18,7 +18,7 @@ from typing import Callable
 
 import pytest
 
-from reference.clauses import CLAUSE_IDS
+from transformer_spec.reference.clauses import CLAUSE_IDS
 from transformer_spec.report.plugin import ReportCollector
 
 PROGRESS = "progress"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from reference.clauses import Clause
+from transformer_spec.reference.clauses import Clause
 from transformer_spec.report.results import TestResult
 
 STATUSES = ("conforms", "deviates", "partial", "imprecise", "blocked", "fails", "error", "not-run", "not-applicable")

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.vocab import BOS_ID, EOS_ID, PAD_ID
 
 

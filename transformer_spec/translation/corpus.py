@@ -10,7 +10,7 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 
 @dataclass(frozen=True)

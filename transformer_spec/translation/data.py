@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.batching import Example, make_examples
 from transformer_spec.translation.corpus import ParallelCorpus, load_split
 from transformer_spec.translation.presets import Preset

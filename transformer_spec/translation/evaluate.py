@@ -13,7 +13,7 @@ import numpy as np
 import sacrebleu
 import torch
 
-from implementations.pytorch import Transformer, beam_search, greedy_decode, label_smoothed_loss
+from transformer_spec.implementations.pytorch import Transformer, beam_search, greedy_decode, label_smoothed_loss
 from transformer_spec.translation.batching import Batch, Example, collate, token_batches
 from transformer_spec.translation.vocab import BOS_ID, EOS_ID, PAD_ID, SharedVocab
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.synthetic import SyntheticSpec
 
 PAPER_WARMUP, PAPER_BATCH_TOKENS = 4000, 25000

@@ -17,8 +17,8 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.curve import write_curve
 from transformer_spec.translation.data import RunData, prepare
 from transformer_spec.translation.evaluate import score_texts, teacher_forced_accuracy, translate, validation_loss

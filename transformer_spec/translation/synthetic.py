@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.translation.corpus import ParallelCorpus
 
 DETERMINERS = ("the", "a", "every", "this")

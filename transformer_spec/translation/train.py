@@ -15,7 +15,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 import numpy as np
 from tqdm import tqdm
 
-from implementations.pytorch import Transformer, make_optimizer, noam_scheduler, train_step
+from transformer_spec.implementations.pytorch import Transformer, make_optimizer, noam_scheduler, train_step
 from transformer_spec.translation.averaging import Checkpoints
 from transformer_spec.translation.batching import Batch, Example, collate, token_batches
 from transformer_spec.translation.evaluate import validation_loss

@@ -18,10 +18,10 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from reference.config import TransformerConfig
-from reference.errors import SpecUsageError
-from implementations.pytorch import Transformer
-from implementations.pytorch.modules import PositionalEncoding
+from transformer_spec.reference.config import TransformerConfig
+from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.implementations.pytorch import Transformer
+from transformer_spec.implementations.pytorch.modules import PositionalEncoding
 
 
 class NoCrossAttention(Transformer):

@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 import sentencepiece as spm
 
-from reference.errors import SpecUsageError
+from transformer_spec.reference.errors import SpecUsageError
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 

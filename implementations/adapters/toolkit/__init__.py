@@ -15,15 +15,15 @@
 
 The README's "Adapter authoring guide" shows them in use.
 """
-from implementations.adapters.toolkit.dropout import apply_keep, keep_masks_into
-from implementations.adapters.toolkit.heads import (fuse, fuse_bias, from_in_proj, in_proj, mha_state,
+from transformer_spec.implementations.adapters.toolkit.dropout import apply_keep, keep_masks_into
+from transformer_spec.implementations.adapters.toolkit.heads import (fuse, fuse_bias, from_in_proj, in_proj, mha_state,
                                                     require_fused_shape, unfuse)
-from implementations.adapters.toolkit.masks import (additive, key_padding, masked_out, per_head, shared,
+from transformer_spec.implementations.adapters.toolkit.masks import (additive, key_padding, masked_out, per_head, shared,
                                                     shared_and_padding)
-from implementations.adapters.toolkit.measured import sdpa_fully_masked
-from implementations.adapters.toolkit.modules import swapped, without
-from implementations.adapters.toolkit.numpy_bridge import numpy_function
-from implementations.adapters.toolkit.weights import (Rule, check_weights, dims_of, load_canonical, run_canonical,
+from transformer_spec.implementations.adapters.toolkit.measured import sdpa_fully_masked
+from transformer_spec.implementations.adapters.toolkit.modules import swapped, without
+from transformer_spec.implementations.adapters.toolkit.numpy_bridge import numpy_function
+from transformer_spec.implementations.adapters.toolkit.weights import (Rule, check_weights, dims_of, load_canonical, run_canonical,
                                                       run_with, transposed)
 
 __all__ = ["Rule", "additive", "apply_keep", "check_weights", "dims_of", "from_in_proj", "fuse", "fuse_bias",

@@ -19,8 +19,8 @@ from typing import Iterator, Mapping, Sequence, Union
 
 from torch import Tensor, nn
 
-from implementations.adapters.toolkit.modules import swapped
-from implementations.adapters.toolkit.paths import fill, matches
+from transformer_spec.implementations.adapters.toolkit.modules import swapped
+from transformer_spec.implementations.adapters.toolkit.paths import fill, matches
 
 Sites = Union[str, None, Sequence[Union[str, None]]]
 
@@ -66,7 +66,7 @@ def keep_masks_into(module: nn.Module, keep: Mapping[str, Tensor], sites: Mappin
     found = matches(sites, dropouts)
     if unnamed := sorted(dropouts.keys() - found.keys()):
         raise ValueError(f"sites names no site for the dropout submodules {unnamed}; map each to a site of "
-                         "reference.regularization.dropout_sites, or to None where the paper has no dropout")
+                         "transformer_spec.reference.regularization.dropout_sites, or to None where the paper has no dropout")
     stand_ins: dict[str, _KeepMaskDropout] = {}
     for name, (rule, groups) in found.items():
         listed = [rule] if rule is None or isinstance(rule, str) else list(rule)

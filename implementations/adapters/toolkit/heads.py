@@ -14,8 +14,8 @@ from typing import Mapping
 import torch
 from torch import Tensor
 
-from implementations.protocol import ParameterMismatch, Unsupported
-from implementations.pytorch.canonical import heads_to_rows
+from transformer_spec.implementations.protocol import ParameterMismatch, Unsupported
+from transformer_spec.implementations.pytorch.canonical import heads_to_rows
 
 
 def require_fused_shape(heads: int, d_model: int, d_k: int, d_v: int, who: str) -> None:

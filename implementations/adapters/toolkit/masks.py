@@ -7,7 +7,7 @@ additive float mask (0 where allowed, -inf or ``finfo.min`` where not: Hugging
 Face, JAX code), a key-padding vector (batch, seq_k), one (seq_q, seq_k) mask
 shared by the batch (``tgt_mask``), or one mask per (example, head) stacked
 batch-major (batch * heads, seq_q, seq_k).  Every converter passes None through
-and raises :class:`~implementations.protocol.Unsupported` (the test then reads
+and raises :class:`~transformer_spec.implementations.protocol.Unsupported` (the test then reads
 not-applicable) when the mask cannot be written in the asked-for form.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from implementations.protocol import Unsupported
+from transformer_spec.implementations.protocol import Unsupported
 
 
 def _four_d(mask: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from reference.config import FullyMasked
+from transformer_spec.reference.config import FullyMasked
 from transformer_spec.harness.target import Target
 
 

@@ -3,7 +3,7 @@
 ``torch.func.functional_call`` substitutes whatever tensors it is given and quietly keeps the
 module's own value for any parameter it is not given, so the weights are checked against the
 module's parameters first: every parameter gets a weight of exactly its shape, or
-:class:`~implementations.protocol.ParameterMismatch` names the one that does not fit.
+:class:`~transformer_spec.implementations.protocol.ParameterMismatch` names the one that does not fit.
 The module's inference "fast path" (``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer``)
 treats a fully masked query differently from the ordinary path (NaN instead of zeros in torch 2.13),
 so :func:`run_with` always takes the ordinary one.
@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from implementations.adapters.toolkit.paths import fill, matches
-from implementations.protocol import ParameterMismatch
-from reference.config import TransformerConfig
+from transformer_spec.implementations.adapters.toolkit.paths import fill, matches
+from transformer_spec.implementations.protocol import ParameterMismatch
+from transformer_spec.reference.config import TransformerConfig
 
 Transform = Callable[[Any], Union[Tensor, Mapping[str, Tensor]]]
 Rule = Union[str, tuple[str, Transform]]
