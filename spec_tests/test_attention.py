@@ -43,12 +43,11 @@ def test_attention_matches_reference(checker: Checker, case: AttentionCase) -> N
         checker.assert_close("3.2.1/scaled-dot-product", "weights", weights, ref_weights)
 
 
+@pytest.mark.needs("gradients")
 @pytest.mark.precise
 @pytest.mark.clause("3.2.1/scaled-dot-product")
 @given(case=attention_cases(masks=("none", "causal")))
 def test_attention_gradients_match_reference(checker: Checker, case: AttentionCase) -> None:
-    if not getattr(checker.impl, "differentiable", False):
-        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     q, k, v, mask = case.arrays()
     mask_t = None if mask is None else checker.tensor(mask)
     impl_fn = lambda q_, k_, v_: checker.call("3.2.1/scaled-dot-product", "attention", q_, k_, v_, mask_t)[0]

@@ -20,11 +20,10 @@ def test_ffn_matches_reference(checker: Checker, case: ModelCase) -> None:
                          baseline=checker.baseline("ffn", checker.tensor(x), checker.params(params)))
 
 
+@pytest.mark.needs("gradients")
 @pytest.mark.precise
 @given(case=model_cases(layers=(1,)))
 def test_ffn_gradients_match_reference(checker: Checker, case: ModelCase) -> None:
-    if not getattr(checker.impl, "differentiable", False):
-        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     params = case.params["encoder"]["layers"][0]["ffn"]
     impl_fn = lambda x: checker.call("3.3/ffn", "ffn", x, checker.params(params))
     check_gradients(checker, "3.3/ffn", ("x",), impl_fn, lambda x: position_wise_ffn(x, params),

@@ -45,14 +45,13 @@ def test_future_target_tokens_do_not_change_earlier_logits(checker: Checker, dat
                     "a future token leaks into the decoder")
 
 
+@pytest.mark.needs("gradients")
 @pytest.mark.clause("3.2.3/causal-mask")
 @pytest.mark.requires("decoder_layer")
 @given(data=st.data())
 def test_decoder_layer_jacobian_is_causal(checker: Checker, data: st.DataObject) -> None:
     """d out_i / d y_j = 0 exactly for j > i (masked decoder self-attention)."""
     case = data.draw(model_cases(checker.impl, layers=(1,), padded=False), label="case")
-    if not getattr(checker.impl, "differentiable", False):
-        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     config = checker.config(case.config)
     src, _ = case.tokens()
     y = checker.tensor(case.hidden(case.seq_tgt, 7)).requires_grad_(True)

@@ -48,14 +48,13 @@ def test_multi_head_attention_matches_reference(checker: Checker, data: st.DataO
         checker.assert_close("3.2.2/multi-head", "weights", weights, ref_weights)
 
 
+@pytest.mark.needs("gradients")
 @pytest.mark.precise
 @pytest.mark.clause("3.2.2/multi-head")
 @pytest.mark.requires("multi_head_attention")
 @given(data=st.data())
 def test_multi_head_attention_gradients_match_reference(checker: Checker, data: st.DataObject) -> None:
     case = data.draw(model_cases(checker.impl, layers=(1,), padded=False), label="case")
-    if not getattr(checker.impl, "differentiable", False):
-        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     params, query, memory, _ = _mha_inputs(case)
     impl_fn = lambda q, m: checker.call("3.2.2/multi-head", "multi_head_attention", q, m, m, checker.params(params), None)[0]
     ref_fn = lambda q, m: multi_head_attention(q, m, m, params)[0]

@@ -16,20 +16,14 @@ from transformer_spec.reference.positional_encoding import sinusoidal_encoding
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import as_numpy
 
-pytestmark = [pytest.mark.clause("3.5/positional-encoding"), pytest.mark.requires("positional_encoding")]
+pytestmark = [pytest.mark.clause("3.5/positional-encoding"), pytest.mark.requires("positional_encoding"),
+              pytest.mark.needs("sinusoids")]
 CLAUSE = "3.5/positional-encoding"
 
 
 def _declared(checker: Checker) -> TransformerConfig:
-    """The paper's configuration with the implementation's declared deviations (pe_layout, pe_offset).
-
-    An implementation that declares learned positions uses no sinusoids: the test is not applicable.
-    """
-    config = checker.config(TransformerConfig())
-    if config.positional_encoding_kind == "learned":
-        pytest.skip(f"not-applicable: {checker.spec} declares positional_encoding_kind='learned': its positions "
-                    "are a learned table (checked with the stacks), not §3.5's sinusoids")
-    return config
+    """The paper's configuration with the implementation's declared deviations (pe_layout, pe_offset)."""
+    return checker.config(TransformerConfig())
 
 
 def _describe(config: TransformerConfig) -> str:
@@ -97,7 +91,6 @@ def test_shift_by_k_is_a_fixed_rotation(checker: Checker, d_model: int, k: int) 
 
 def test_distinct_positions_get_distinct_codes(checker: Checker) -> None:
     """Every position up to 2048 has its own code (positions counted in low precision collide)."""
-    _declared(checker)  # not applicable under learned positions
     n = 2048
     pe = as_numpy(checker.call_deterministic(CLAUSE, "positional_encoding", n, 64))
     sq = (pe ** 2).sum(axis=1)

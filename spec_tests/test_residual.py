@@ -196,6 +196,7 @@ def test_model_matches_reference(checker: Checker, data: st.DataObject) -> None:
                             lambda: layers.transformer_forward(src, tgt, params, config), checker.baseline("model", *args))
 
 
+@pytest.mark.needs("gradients")
 @pytest.mark.precise
 @pytest.mark.clause("3/model-forward")
 @pytest.mark.requires("model")
@@ -206,8 +207,6 @@ def test_model_gradients_match_reference(checker: Checker, data: st.DataObject) 
     Only the logits of real target positions are differentiated: no loss of the paper uses the others.
     """
     case = data.draw(model_cases(checker.impl, layers=(1,)), label="case")
-    if not getattr(checker.impl, "differentiable", False):
-        pytest.skip("not-applicable: the implementation does not declare differentiable = True")
     config = checker.config(case.config)
     src, tgt = case.tokens()
     params = checker.params(case.params_for(config))

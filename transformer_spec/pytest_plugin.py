@@ -21,6 +21,7 @@ from hypothesis.errors import Unsatisfiable
 
 from transformer_spec.implementations.protocol import Implementation
 from transformer_spec.reference.errors import SpecUsageError
+from transformer_spec.harness.applicability import not_applicable
 from transformer_spec.harness.checker import Checker
 from transformer_spec.harness.compare import ImplementationError, NonConformance
 from transformer_spec.harness.loading import DEFAULT_IMPL, load
@@ -69,6 +70,7 @@ def impl_specs(config: pytest.Config) -> list[str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id): the spec clause a test checks (see `transformer-spec clauses`)")
     config.addinivalue_line("markers", "requires(*components): protocol components the test needs")
+    config.addinivalue_line("markers", "needs(*capabilities): declarations the test needs (harness.applicability)")
     config.addinivalue_line("markers", "precise: a property with a fixed threshold, checked in float32/float64 only")
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped without one")
     config.addinivalue_line("markers", "slow: long-running tier, not part of the default CI run")
@@ -128,15 +130,11 @@ def checker(request: pytest.FixtureRequest, impl_spec: str, target: Target) -> I
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("precise") and TARGET_KEY in item.config.stash and item.config.stash[TARGET_KEY].low_precision:
-        pytest.skip(f"not-applicable: a fixed-threshold property, checked in float32/float64, not {item.config.stash[TARGET_KEY].dtype}")
     spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")
-    marker = item.get_closest_marker("requires")
-    if spec and marker:
-        offers = item.config.stash[IMPLS_KEY][spec].offers
-        missing = [c for c in marker.args if c not in offers]
-        if missing:
-            pytest.skip(f"not-applicable: {spec} does not offer {', '.join(missing)}")
+    if spec and IMPLS_KEY in item.config.stash:
+        reason = not_applicable(item, spec, item.config.stash[IMPLS_KEY][spec], item.config.stash[TARGET_KEY])
+        if reason:
+            pytest.skip(f"not-applicable: {reason}")
 
 
 def failure_kind(excinfo: Any, checker: Any) -> str:

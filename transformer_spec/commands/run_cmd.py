@@ -49,15 +49,17 @@ def check_options(args: argparse.Namespace) -> None:
         load(spec, target)
 
 
-def pytest_args(args: argparse.Namespace) -> list[str]:
-    """The pytest command line of the run."""
+def pytest_args(args: argparse.Namespace, report: bool = True) -> list[str]:
+    """The pytest command line of the run (``report=False``: without the report folder, which --explain leaves alone)."""
     argv = [str(Path(spec_tests.__file__).resolve().parent), "-p", "transformer_spec.pytest_plugin",
             "-p", "transformer_spec.report.plugin", "-p", "no:cacheprovider", "-p", "no:timeout",
             *(() if args.verbose else ("-p", "no:terminal", "-p", "transformer_spec.report.progress")),
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the plugins were imported to check the options
             "-n", args.workers, "--max-worker-restart", str(MAX_WORKER_RESTARTS),
             "--device", args.device, "--dtype", args.dtype, "--spec-timeout", str(args.timeout),
-            "--hypothesis-profile", args.hypothesis_profile, "--report-dir", str(args.report_dir)]
+            "--hypothesis-profile", args.hypothesis_profile]
+    if report:
+        argv += ["--report-dir", str(args.report_dir)]
     for spec in dict.fromkeys(args.impl or [DEFAULT_IMPL]):
         argv += ["--impl", spec]
     if args.k:
@@ -85,6 +87,9 @@ def terminate_as_interrupt() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     """The exit code comes from this run's own results, never from a report file another run may have left."""
     check_options(args)
+    if args.explain:
+        from transformer_spec.commands.explain import explain
+        return explain(pytest_args(args, report=False))
     import pytest  # imported here, not above, so that --help and usage errors come fast
     from transformer_spec.report.plugin import RunOutcome
     from transformer_spec.report.status import FAILING
@@ -128,6 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--training-dir", type=Path, default=None, metavar="DIR",
                         help="results of `transformer-spec train` to show (default: the report folder, if there)")
     parser.add_argument("--kill-matrix", type=Path, default=None, metavar="FILE", help="mutant kill matrix JSON to show")
+    parser.add_argument("--explain", action="store_true",
+                        help="run nothing: print, per clause, which tests would run for each implementation and why "
+                             "the others would not")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="pytest's own output (every failure's traceback) instead of a line per test")
     parser.set_defaults(handler=run)
