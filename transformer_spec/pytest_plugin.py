@@ -190,8 +190,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed and call.excinfo is not None and call.excinfo.errisinstance(Unsatisfiable):
         report.outcome = "skipped"  # every example needed a shape the implementation raised Unsupported for
-        report.longrepr = (str(item.path), item.location[1] or 0,
-                           "Skipped: not-applicable: the implementation supports none of the shapes this test draws")
+        checker = getattr(item, "funcargs", {}).get("checker")
+        reasons = list(checker.unsupported) if checker is not None else []
+        why = f"the last of {len(reasons)} reasons: {reasons[-1]}" if reasons else "no reason given"
+        report.longrepr = (str(item.path), item.location[1] or 0, "Skipped: not-applicable: the implementation "
+                           f"supports none of the shapes this test draws ({why})")
     if report.when != "call" and not report.failed:
         return
     spec = getattr(item, "callspec", None) and item.callspec.params.get("impl_spec")

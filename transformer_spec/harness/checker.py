@@ -19,6 +19,11 @@ from transformer_spec.harness.substitution import root_cause
 from transformer_spec.harness.target import Target
 
 
+SAME_REASON_SKIPS = 3
+"""An Unsupported reason given this often, word for word, does not depend on the example: the test is skipped
+with it at once instead of Hypothesis drawing until it gives up (reasons that name a shape differ per shape)."""
+
+
 @dataclass(repr=False)
 class Checker:
     """Calls ``impl`` safely and compares with the reference, keeping the worst measurement per check."""
@@ -31,6 +36,7 @@ class Checker:
     failures: list[str] = field(default_factory=list)  # every violation raised, in order (the last is the smallest)
     _plain: Any = None
     last_call: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None  # what the implementation was last given
+    unsupported: dict[str, int] = field(default_factory=dict)  # each Unsupported reason given -> how many times
 
     def __repr__(self) -> str:
         return f"Checker({self.spec!r}, {self.target})"
@@ -87,9 +93,11 @@ class Checker:
         try:
             out = getattr(self.impl, method)(*args, **kwargs)
         except Unsupported as exc:
-            if currently_in_test_context():
+            reason = f"{self.spec}.{method}: {exc}"
+            self.unsupported[reason] = self.unsupported.get(reason, 0) + 1
+            if currently_in_test_context() and self.unsupported[reason] < SAME_REASON_SKIPS:
                 reject()  # another example may have a shape the implementation supports
-            pytest.skip(f"not-applicable: {self.spec}.{method}: {exc}")
+            pytest.skip(f"not-applicable: {reason}")
         except ParameterMismatch as exc:  # parameters are part of conformance: a scalar LayerNorm gain is a violation
             raise self._violation(clause_id, f"{self.spec}.{method} cannot hold the paper's parameters: {exc}") from exc
         except Exception as exc:
