@@ -24,12 +24,12 @@ class Refuses:
         raise Unsupported(self.reason(q.shape[-1]))
 
 
-def _drive(reason: Any, seen: list[int]) -> None:
+def _drive(reason: Any, seen: list[int], d_ks: st.SearchStrategy[int] = st.integers(1, 10_000)) -> None:
     """Twenty examples of d_k, each refused with ``reason(d_k)``; the d_k tried are appended to ``seen``."""
     checker = Checker(Refuses(reason), "refuses", Target())
 
     @settings(max_examples=20, database=None, derandomize=True)
-    @given(st.integers(1, 10_000))
+    @given(d_ks)
     def body(d_k: int) -> None:
         seen.append(d_k)
         q = torch.zeros(1, 2, d_k, dtype=torch.float64)
@@ -50,3 +50,9 @@ def test_a_reason_that_names_the_shape_lets_hypothesis_try_other_examples() -> N
     with pytest.raises(Unsatisfiable):
         _drive(lambda d_k: f"d_k={d_k} is not a power of two", seen)
     assert len(set(seen)) > SAME_REASON_SKIPS
+
+
+def test_the_same_arguments_refused_again_count_once() -> None:
+    seen: list[int] = []
+    with pytest.raises(Unsatisfiable):
+        _drive(lambda d_k: "takes no masks", seen, st.sampled_from([4]))

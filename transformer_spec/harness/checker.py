@@ -20,8 +20,16 @@ from transformer_spec.harness.target import Target
 
 
 SAME_REASON_SKIPS = 3
-"""An Unsupported reason given this often, word for word, does not depend on the example: the test is skipped
-with it at once instead of Hypothesis drawing until it gives up (reasons that name a shape differ per shape)."""
+"""An Unsupported reason given word for word for this many different arguments does not depend on the example:
+the test is skipped with it at once instead of Hypothesis drawing until it gives up.  Reasons that name a shape
+differ per shape, and the same arguments drawn again (Hypothesis may redraw a small case) count once."""
+
+
+def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The arguments of a call as far as an implementation can tell them apart by kind: shapes and plain values."""
+    leaves = _tensor_leaves((args, kwargs))
+    scalars = [repr(a) for a in (*args, *kwargs.values()) if not isinstance(a, (torch.Tensor, dict, list, tuple))]
+    return repr(([tuple(t.shape) for t in leaves], scalars))
 
 
 @dataclass(repr=False)
@@ -36,7 +44,7 @@ class Checker:
     failures: list[str] = field(default_factory=list)  # every violation raised, in order (the last is the smallest)
     _plain: Any = None
     last_call: tuple[str, tuple[Any, ...], dict[str, Any]] | None = None  # what the implementation was last given
-    unsupported: dict[str, int] = field(default_factory=dict)  # each Unsupported reason given -> how many times
+    unsupported: dict[str, set[str]] = field(default_factory=dict)  # Unsupported reason -> the arguments it refused
 
     def __repr__(self) -> str:
         return f"Checker({self.spec!r}, {self.target})"
@@ -94,8 +102,8 @@ class Checker:
             out = getattr(self.impl, method)(*args, **kwargs)
         except Unsupported as exc:
             reason = f"{self.spec}.{method}: {exc}"
-            self.unsupported[reason] = self.unsupported.get(reason, 0) + 1
-            if currently_in_test_context() and self.unsupported[reason] < SAME_REASON_SKIPS:
+            self.unsupported.setdefault(reason, set()).add(_signature(args, kwargs))
+            if currently_in_test_context() and len(self.unsupported[reason]) < SAME_REASON_SKIPS:
                 reject()  # another example may have a shape the implementation supports
             pytest.skip(f"not-applicable: {reason}")
         except ParameterMismatch as exc:  # parameters are part of conformance: a scalar LayerNorm gain is a violation
