@@ -70,6 +70,8 @@ Optional declarations:
   rejects as :class:`Unsupported` (checked when the implementation is loaded,
   :func:`check_declarations`).
 - ``differentiable`` (bool) and ``focus_clauses`` (frozenset of clause ids, mutants and variants).
+- ``notes``: a mapping ``{clause id: one line}`` explaining a finding or a departure the adapter's author
+  knows of, with its source in the library; reports show it beside the clause (:func:`declared_notes`).
 
 Adapters that run a module on canonical weights must check them first: every
 module parameter gets a weight of exactly its shape, and none is left to the
@@ -162,8 +164,18 @@ def declared_shapes(impl: object) -> Shapes:
     return inspect.getattr_static(impl, "shapes", ANY_SHAPE)
 
 
+def declared_notes(impl: object) -> Mapping[str, str]:
+    """The ``notes`` an implementation declares (none when it declares none); read statically like ``shapes``."""
+    return inspect.getattr_static(impl, "notes", {})
+
+
 def check_declarations(impl: object, spec: str) -> None:
     """Raise a usage error (``--impl spec``) unless the optional declarations have their documented types."""
+    from transformer_spec.reference.clauses import CLAUSES  # here: --help imports this module and needs no NumPy
+    notes, known = declared_notes(impl), {c.id for c in CLAUSES}
+    if not isinstance(notes, Mapping) or any(k not in known or not isinstance(v, str) for k, v in notes.items()):
+        raise SpecUsageError("--impl", spec, f"declares notes = {notes!r}; they must map clause ids "
+                                             "(transformer-spec clauses) to one line of text")
     shapes = declared_shapes(impl)
     if not isinstance(shapes, Shapes):
         raise SpecUsageError("--impl", spec, f"declares shapes = {shapes!r}, which is not an "

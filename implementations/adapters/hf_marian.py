@@ -50,6 +50,10 @@ _FIXED = {"norm_position": "post", "final_norm": False, "layer_norm_form": "pape
 """What Marian has, with no option to change it (``nn.LayerNorm(embed_dim)``: eps 1e-5)."""
 
 
+_FLOAT32_PE = ("transformers builds the sinusoids through torch.FloatTensor (MarianSinusoidalPositionalEmbedding."
+               "create_weight), so a float64 model has float32 positions: a precision finding at float64 only.")
+
+
 def _hf() -> ModuleType:
     """``_hf_marian_modules``, imported on first use: the run's controller process loads the adapter only to read
     its declarations, and the Marian modeling code takes seconds to import."""
@@ -81,6 +85,9 @@ class HFMarian:
     deviations: dict[str, Any] = {"pe_layout": "halves", "fully_masked": "uniform"}
     differentiable = True
     shapes = Shapes(heads_divide_d_model=True)
+    notes = {"3.5/positional-encoding": _FLOAT32_PE,
+             **dict.fromkeys(("3.1/encoder-stack", "3.1/decoder-stack", "3/model-forward", "3.4/output-softmax",
+                              "5.4/dropout"), "the positions are float32 in a float64 model (3.5/positional-encoding).")}
 
     def __init__(self, target: Target) -> None:
         self.dtype, self.device = target.torch_dtype, target.torch_device

@@ -148,3 +148,12 @@ def test_torch_transformer_takes_the_suites_dropout_keep_masks(norm_position: st
     out = checker.call("5.4/dropout", "model", t(src), t(tgt), checker.params(p), c,
                        {site: t(mask) for site, mask in keep.items()})
     checker.assert_close("5.4/dropout", "logits", out, layers.transformer_forward(src, tgt, p, c, keep))
+
+
+@pytest.mark.parametrize("notes", [{"3.5/positional": "a typo in the clause id"}, {"3.5/positional-encoding": 1},
+                                   "float32 positions"])
+def test_notes_must_map_clause_ids_to_text(notes: object) -> None:
+    impl = load("torch-mha", Target())
+    impl.notes = notes
+    with pytest.raises(SpecUsageError, match="they must map clause ids"):
+        check_implementation(impl, "torch-mha")

@@ -5,6 +5,7 @@ import importlib
 import importlib.util
 import sys
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,7 +26,25 @@ BUILTIN: dict[str, str] = {
     "torch-mha": "transformer_spec.implementations.adapters.torch_mha:TorchMHA",
     "torch-transformer": "transformer_spec.implementations.adapters.torch_transformer:TorchTransformer",
 }
-"""The shipped adapters, by registered name."""
+"""The shipped adapters of torch and of this project, by registered name."""
+
+
+@dataclass(frozen=True)
+class Library:
+    """A shipped adapter of a third-party library, installed with its optional extra."""
+
+    name: str  # the registered --impl name
+    target: str  # module:Factory of the adapter
+    extra: str  # pip install 'transformer-spec[<extra>]'
+    module: str  # the library's import name
+
+
+LIBRARIES = (
+    Library("hf-marian", "transformer_spec.implementations.adapters.hf_marian:HFMarian", "hf", "transformers"),
+    Library("flax-attention", "transformer_spec.implementations.adapters.flax_attention:FlaxAttention", "flax", "flax"),
+    Library("keras-mha", "transformer_spec.implementations.adapters.keras_mha:KerasMHA", "keras", "keras"),
+)
+"""The shipped library adapters; their verdict tables are docs/libraries/<name>.md."""
 
 MUTANT_PREFIX = "mutant:"
 VARIANT_PREFIX = "variant:"
@@ -34,7 +53,7 @@ VARIANT_PREFIX = "variant:"
 def registered() -> dict[str, str]:
     """Built-in adapters plus those of the entry-point group ``transformer_spec.implementations``."""
     import importlib.metadata  # here: it costs a third of the command line's start-up, and --help needs none of it
-    found = dict(BUILTIN)
+    found = dict(BUILTIN) | {library.name: library.target for library in LIBRARIES}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep.value)
     return found
@@ -79,6 +98,12 @@ def _module_from_file(path: Path, spec: str) -> ModuleType:
     return module
 
 
+def _extra_hint(spec: str) -> str:
+    """How to install the library a shipped library adapter needs ("" for any other adapter)."""
+    extras = [library.extra for library in LIBRARIES if library.name == spec]
+    return f"; install it with: pip install 'transformer-spec[{extras[0]}]'" if extras else ""
+
+
 def _import_attr(target: str, spec: str) -> Any:
     where, _, attr = target.rpartition(":")
     if not where or not attr:
@@ -87,7 +112,7 @@ def _import_attr(target: str, spec: str) -> Any:
         module = _module_from_file(Path(where), spec) if where.endswith(".py") else importlib.import_module(where)
     except ModuleNotFoundError as exc:
         if exc.name is None or not f"{where}.".startswith(f"{exc.name}."):
-            raise SpecUsageError("--impl", spec, f"importing {where} failed: {exc}") from None
+            raise SpecUsageError("--impl", spec, f"importing {where} failed: {exc}{_extra_hint(spec)}") from None
         raise SpecUsageError("--impl", spec, f"module {exc.name!r} not found") from None
     except SpecUsageError:
         raise

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from transformer_spec.implementations.protocol import Implementation
+from transformer_spec.implementations.protocol import Implementation, declared_notes
 from transformer_spec.reference.errors import SpecUsageError
 from transformer_spec.harness.loading import load, resolved_target
 from transformer_spec.harness.target import Target
 
 
 def describe(spec: str, impl: Implementation) -> dict[str, Any]:
-    """Spec, how it was selected (the resolved ``module:attr``), name, version, deviations and offers."""
+    """Spec, how it was selected (the resolved ``module:attr``), name, version, deviations, offers and notes."""
     return {"spec": spec, "selected_as": resolved_target(spec), "name": str(impl.name), "version": str(impl.version),
-            "deviations": {k: impl.deviations[k] for k in sorted(impl.deviations)}, "offers": sorted(impl.offers)}
+            "deviations": {k: impl.deviations[k] for k in sorted(impl.deviations)}, "offers": sorted(impl.offers),
+            "notes": dict(declared_notes(impl))}
 
 
 def describe_spec(spec: str, target: Target) -> dict[str, Any]:
@@ -25,4 +26,4 @@ def describe_spec(spec: str, target: Target) -> dict[str, Any]:
         except SpecUsageError:
             selected = None
         return {"spec": spec, "selected_as": selected, "name": None, "version": None, "deviations": {}, "offers": [],
-                "load_error": str(exc)}
+                "notes": {}, "load_error": str(exc)}

@@ -1,0 +1,37 @@
+"""The committed verdict tables of the shipped library adapters (docs/libraries/) are what a fresh run gives.
+
+Each runs ``transformer-spec run --impl <library>`` with the derandomised ``ci`` profile, as
+``docs/libraries/generate.py`` does, so the library adapters run in CI and their tables cannot go stale.
+Without a library's extra installed its test is skipped.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from transformer_spec.harness.loading import LIBRARIES, Library
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "libraries"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("verdict_tables_generator", DOCS / "generate.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+@pytest.mark.parametrize("library", LIBRARIES, ids=[lib.name for lib in LIBRARIES])
+def test_the_committed_verdict_table_is_a_fresh_run(library: Library, tmp_path: Path) -> None:
+    if importlib.util.find_spec(library.module) is None:
+        pytest.skip(f"{library.module} is not installed (pip install 'transformer-spec[{library.extra}]')")
+    generator = _generator()
+    fresh = generator.page(library, generator.run(library, tmp_path / "report", workers=1))
+    committed = (DOCS / f"{library.name}.md").read_text(encoding="utf-8")
+    diff = "\n".join(difflib.unified_diff(committed.splitlines(), fresh.splitlines(), "committed", "fresh", lineterm=""))
+    assert fresh == committed, f"docs/libraries/{library.name}.md is stale; rerun python docs/libraries/generate.py " \
+                               f"{library.name}:\n{diff}"
