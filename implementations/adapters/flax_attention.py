@@ -7,55 +7,26 @@ big_vision, Scenic, MaxText, Gemma) are built on it.  W_i^Q, W_i^K, W_i^V become
 (d_model, heads, d_k), W^O its out kernel (heads, d_v, d_model).  ``heads`` is not offered: Flax has no
 split/concat function (``DenseGeneral`` projects straight to (heads, d)).
 
-Gradients: each result is a ``jax.jit`` function with its ``jax.vjp``, a torch function by the toolkit's
-``numpy_function``; JAX runs on its default backend, results return to the target's device.  float64: JAX
-computes in float32 unless ``jax_enable_x64`` is set, a process-wide flag, so a float64 target sets it when the
-adapter is made, and a result in another dtype than the target's raises.  NumPy, hence the bridge, has no bfloat16.
+Gradients: each result is a torch function by the toolkit's ``jax_function`` (``jax.jit`` with fast-compile XLA
+options, ``jax.vjp`` through ``numpy_function``); JAX runs on its default backend, results return to the target's
+device.  float64: JAX computes in float32 unless ``jax_enable_x64`` is set, a process-wide flag, so a float64
+target sets it when the adapter is made, and a result in another dtype than the target's raises.  NumPy, hence
+the bridge, has no bfloat16.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import flax
 import flax.linen as nn
 import jax
-import numpy as np
 from torch import Tensor
 
 from transformer_spec.harness.target import Target
-from transformer_spec.implementations.adapters.toolkit import numpy_function
+from transformer_spec.implementations.adapters.toolkit import jax_function
 from transformer_spec.implementations.protocol import ParameterMismatch, Unsupported
 
 BLOCK = ("w_q", "b_q", "w_k", "b_k", "w_v", "b_v", "w_o", "b_o")  # the canonical block, in the bridged order
-
-
-def _bridge(fn: Callable[..., tuple[jax.Array, ...]], floats: int) -> tuple[Callable[..., Tensor], ...]:
-    """Each result of ``fn(*arrays)`` as a torch function differentiable in the first ``floats`` arguments.
-
-    A mask may follow them.  ``jax.jit`` compiles ``fn`` once per shape and dtype for all its results and keeps
-    the compilations; a result's VJP is compiled only when its gradient is asked for.
-    """
-    forward = jax.jit(fn)
-
-    def result(i: int) -> Callable[..., Tensor]:
-        @jax.jit
-        def pullback(*args: jax.Array) -> tuple[jax.Array, ...]:
-            *inputs, grad = args
-            _, vjp = jax.vjp(lambda *x: fn(*x, *inputs[floats:])[i], *inputs[:floats])
-            return vjp(grad)
-
-        def value(*arrays: np.ndarray) -> np.ndarray:
-            out = np.array(forward(*arrays)[i])  # a writable copy, as torch.as_tensor wants
-            if out.dtype != arrays[0].dtype:
-                raise TypeError(f"JAX computed in {out.dtype}, not in the target's {arrays[0].dtype}")
-            return out
-
-        def grads(*args: np.ndarray) -> tuple[np.ndarray | None, ...]:
-            return (*(np.array(g) for g in pullback(*args)), *[None] * (len(args) - 1 - floats))
-
-        return numpy_function(value, grads)
-
-    return result(0), result(1)
 
 
 def _flax_layout(x: jax.Array) -> jax.Array:
@@ -88,8 +59,9 @@ def _multi_head(query: jax.Array, key: jax.Array, value: jax.Array, *block: jax.
     return result, state["intermediates"]["attention_weights"][0]
 
 
-ATTENTION, ATTENTION_WEIGHTS = _bridge(_eq1, 3)
-MULTI_HEAD, MULTI_HEAD_WEIGHTS = _bridge(_multi_head, 3 + len(BLOCK))
+# each pair shares one jitted forward; the mask, boolean, gets no gradient
+ATTENTION, ATTENTION_WEIGHTS = jax_function(_eq1, outputs=2)
+MULTI_HEAD, MULTI_HEAD_WEIGHTS = jax_function(_multi_head, outputs=2)
 
 
 class FlaxAttention:

@@ -1,12 +1,13 @@
 """``--impl keras-mha``: Keras 3 ``keras.layers.MultiHeadAttention`` as multi-head attention, §3.2.2.
 
 Keras picks its backend once, at its first import, from ``KERAS_BACKEND``: this module sets it to ``jax``
-unless the user chose one.  On jax the layer's ``stateless_call`` runs jitted on the canonical weights, and
-``jax.vjp`` of it brings the gradients back through the toolkit's ``numpy_function`` (``differentiable``).
-A forced ``numpy`` backend runs forward only, and not in float64 (Keras's type promotion turns float64 into
-float32 there, ``keras/src/backend/common/dtypes.py``); other backends (tensorflow, torch) are refused with
-a usage error rather than half-supported.  float64 needs JAX's process-wide ``jax_enable_x64``, switched on
-when the target is float64; a result in another dtype than the target's is an error, never passed off.
+unless the user chose one.  On jax the layer's ``stateless_call`` on the canonical weights becomes a torch
+function by the toolkit's ``jax_function`` (jitted with fast-compile XLA options, gradients by ``jax.vjp``:
+``differentiable``).  A forced ``numpy`` backend runs forward only, and not in float64 (Keras's type promotion
+turns float64 into float32 there, ``keras/src/backend/common/dtypes.py``); other backends (tensorflow, torch)
+are refused with a usage error rather than half-supported.  float64 needs JAX's process-wide
+``jax_enable_x64``, switched on when the target is float64; a result in another dtype than the target's is an
+error (``jax_function`` checks), never passed off.
 """
 from __future__ import annotations
 
@@ -19,13 +20,10 @@ import torch
 from torch import Tensor
 
 from transformer_spec.harness.target import Target
-from transformer_spec.implementations.adapters.toolkit import numpy_function
+from transformer_spec.implementations.adapters.toolkit import jax_function, numpy_function
 from transformer_spec.implementations.protocol import Unsupported
 from transformer_spec.reference.errors import SpecUsageError
 
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_cpu_use_fusion_emitters": False}
-"""XLA options that cut compile time about fivefold on CPU, where compiling (afresh for each shape Hypothesis
-draws) costs far more than running; the same arithmetic.  An XLA that lacks one compiles with its defaults."""
 PROJECTIONS = {"query": "q", "key": "k", "value": "v"}  # Keras sublayer -> canonical suffix
 
 
@@ -62,55 +60,23 @@ def _layer(heads: int, d_model: int, d_k: int, d_v: int, dtype: str) -> keras.la
     return layer
 
 
-@lru_cache(maxsize=None)
-def _compile_options() -> dict[str, Any]:
-    """:data:`FAST_COMPILE` where this jax and XLA accept it, else none."""
-    import jax
-    try:
-        jax.jit(lambda x: x, compiler_options=FAST_COMPILE)(0.0)
-    except (TypeError, RuntimeError):  # an older jax.jit, or an XLA without the option
-        return {}
-    return FAST_COMPILE
-
-
 def _no_gradients(*arrays: np.ndarray) -> NoReturn:
     raise RuntimeError("Keras's numpy backend has no gradients (keras-mha declares differentiable = False)")
 
 
-def _with_vjp(packed: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """``packed`` and its VJP (no gradient for the mask): jitted and ``jax.vjp`` on jax, none on numpy."""
-    if BACKEND == "numpy":
-        return packed, _no_gradients
-    import jax
-
-    def pullback(query: Any, key: Any, value: Any, mask: Any, *rest: Any) -> tuple:
-        *variables, grad = rest
-        _, back = jax.vjp(lambda q, k, v, *w: packed(q, k, v, mask, *w), query, key, value, *variables)
-        q, k, v, *w = back(grad)
-        return (q, k, v, None, *w)
-    options = _compile_options()
-    return jax.jit(packed, compiler_options=options), jax.jit(pullback, compiler_options=options)
-
-
 @lru_cache(maxsize=None)
 def _bridged(heads: int, d_model: int, d_k: int, d_v: int, dtype: str) -> tuple[Callable[..., Tensor], list[str]]:
-    """A torch function (query, key, value, mask, *variables) -> out and weights raveled into one vector,
-    and the layer's variable names in the order it takes them."""
+    """A torch function (query, key, value, mask, *variables) -> out and weights raveled into one vector
+    (no gradient for the boolean mask; none at all on numpy), and the layer's variable names in the order it
+    takes them."""
     layer = _layer(heads, d_model, d_k, d_v, dtype)
 
     def packed(query: Any, key: Any, value: Any, mask: Any, *variables: Any) -> Any:
         (out, scores), _ = layer.stateless_call(list(variables), [], query, value, key=key, attention_mask=mask,
                                                 return_attention_scores=True)
         return keras.ops.concatenate([keras.ops.ravel(out), keras.ops.ravel(scores)])
-    forward, vjp = _with_vjp(packed)
-
-    def checked(*arrays: np.ndarray) -> np.ndarray:
-        flat = np.array(forward(*arrays))  # copies: torch warns about JAX's read-only buffers
-        if flat.dtype != np.dtype(dtype):
-            raise TypeError(f"Keras computed in {flat.dtype}, not {dtype} (was jax_enable_x64 switched off?)")
-        return flat
-    copied_vjp = lambda *arrays: [None if g is None else np.array(g) for g in vjp(*arrays)]
-    return numpy_function(checked, copied_vjp), [v.path.split("/", 1)[1] for v in layer.trainable_variables]
+    bridged = jax_function(packed) if BACKEND == "jax" else numpy_function(packed, _no_gradients)
+    return bridged, [v.path.split("/", 1)[1] for v in layer.trainable_variables]
 
 
 def _keras_mask(mask: Tensor | None, batch: int, heads: int, seq_q: int, seq_k: int, device: torch.device) -> Tensor:
