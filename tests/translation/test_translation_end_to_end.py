@@ -1,7 +1,8 @@
 """End-to-end training on the synthetic task: the smoke preset learns; ablations and a leak fail as designed.
 
-These train real models (about 2-3 minutes on 2 CPU cores together); the
-multi30k benchmark is in the slow tier.
+The ablations train real models for a few hundred steps in CI.  The full smoke preset (1,100 steps) is in
+the slow tier here: CI trains the same preset of the same model through the same ``train_and_evaluate``,
+to the same thresholds, in ``spec_tests/test_end_to_end.py``; the multi30k benchmark is slow too.
 """
 from __future__ import annotations
 
@@ -18,20 +19,28 @@ def _run(tmp_path, variant: str, max_steps: int | None = None, **options: object
                                          **options), echo=lambda line: None)
 
 
-def test_smoke_preset_translates_and_its_negative_controls_fail(tmp_path):
-    paper = _run(tmp_path, "paper")
-    assert paper["exact_match"] >= 0.95 and paper["bleu"] >= 95, paper
-    assert paper["leak_check_passed"], paper["leak_diagnosis"]
-    for name in ("scores.json", "learning_curve.json", "learning_curve.png", "spm.model", "test.hyp"):
-        assert (tmp_path / "paper" / name).is_file()
-    assert json.loads((tmp_path / "paper" / "scores.json").read_text())["bleu"] == paper["bleu"]
+PAPER_BLEU = 95.0
+"""What the smoke preset reaches at least (99.8 measured); an ablation must stay 15 BLEU below it."""
 
+
+@pytest.mark.slow
+def test_smoke_preset_translates(tmp_path):
+    paper = _run(tmp_path, "paper")
+    assert paper["exact_match"] >= 0.95 and paper["bleu"] >= PAPER_BLEU, paper
+    assert paper["leak_check_passed"], paper["leak_diagnosis"]
+
+
+def test_negative_controls_fail_and_a_run_writes_its_results(tmp_path):
     blind = _run(tmp_path, "no-cross-attention", max_steps=200)
     assert blind["exact_match"] <= 0.05, blind
+    for name in ("scores.json", "learning_curve.json", "learning_curve.png", "spm.model", "test.hyp"):
+        assert (tmp_path / "no-cross-attention" / name).is_file()
+    assert json.loads((tmp_path / "no-cross-attention" / "scores.json").read_text())["bleu"] == blind["bleu"]
     unordered = _run(tmp_path, "no-positional-encoding", max_steps=400)
-    assert unordered["exact_match"] <= 0.5 and unordered["bleu"] <= paper["bleu"] - 15, unordered
+    assert unordered["exact_match"] <= 0.5 and unordered["bleu"] <= PAPER_BLEU - 15, unordered
 
 
+@pytest.mark.slow  # the causal-off-by-one mutant of test_translation_leak_mutants.py takes the same diagnosis in CI
 def test_a_decoder_that_sees_the_future_is_diagnosed(tmp_path):
     leaky = _run(tmp_path, "leaky-decoder", max_steps=300)
     assert leaky["teacher_forced_accuracy"] >= 0.95
