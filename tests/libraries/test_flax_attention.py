@@ -15,7 +15,9 @@ from transformer_spec.harness.target import Target  # noqa: E402
 from transformer_spec.implementations.protocol import ParameterMismatch, Unsupported  # noqa: E402
 from transformer_spec.reference.attention import multi_head_attention, scaled_dot_product_attention  # noqa: E402
 from transformer_spec.reference.config import TransformerConfig  # noqa: E402
-from transformer_spec.reference.params import init_params, map_tree  # noqa: E402
+from transformer_spec.reference.params import map_tree  # noqa: E402
+
+from .support import attention_block, key_mask  # noqa: E402
 
 TIGHT = dict(rtol=1e-10, atol=1e-10)
 # d_k = d_model / heads, and 3 heads of width 4 on d_model = 10 (Flax's qkv_features need not be d_model)
@@ -27,19 +29,10 @@ def impl() -> Any:
     return load("flax-attention", Target())
 
 
-def _block(c: TransformerConfig) -> dict[str, np.ndarray]:
-    return init_params(c, 1)["encoder"]["layers"][0]["self_attn"]
-
-
-def _key_mask(batch: int, seq_k: int) -> np.ndarray:
-    """(batch, 1, 1, seq_k): example i may attend to its first seq_k - i keys."""
-    return (np.arange(seq_k)[None, :] < seq_k - np.arange(batch)[:, None])[:, None, None, :]
-
-
 def test_attention_matches_reference(impl: Any) -> None:
     rng = np.random.default_rng(0)
     q, k, v = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 6, 5)), rng.normal(size=(2, 3, 6, 7))
-    for mask in (None, _key_mask(2, 6)):
+    for mask in (None, key_mask(2, 6)):
         out, weights = impl.attention(torch.tensor(q), torch.tensor(k), torch.tensor(v),
                                       None if mask is None else torch.tensor(mask))
         ref_out, ref_weights = scaled_dot_product_attention(q, k, v, mask)
@@ -51,7 +44,7 @@ def test_attention_matches_reference(impl: Any) -> None:
 def test_multi_head_attention_matches_reference(impl: Any, c: TransformerConfig) -> None:
     rng = np.random.default_rng(1)
     query, memory, mask, block = rng.normal(size=(2, 4, c.d_model)), rng.normal(size=(2, 5, c.d_model)), \
-        _key_mask(2, 5), _block(c)
+        key_mask(2, 5), attention_block(c)
     out, weights = impl.multi_head_attention(torch.tensor(query), torch.tensor(memory), torch.tensor(memory),
                                              map_tree(torch.tensor, block), torch.tensor(mask))
     ref_out, ref_weights = multi_head_attention(query, memory, memory, block, mask)
@@ -61,7 +54,7 @@ def test_multi_head_attention_matches_reference(impl: Any, c: TransformerConfig)
 
 def test_gradients_through_the_bridge_match_central_differences_of_the_reference(impl: Any) -> None:
     """d sum(out * c) / d q, k, v along random directions, with a key mask (jax.vjp through numpy_function)."""
-    rng, mask = np.random.default_rng(2), _key_mask(2, 4)
+    rng, mask = np.random.default_rng(2), key_mask(2, 4)
     arrays = [rng.normal(size=(2, 3, 3, 5)), rng.normal(size=(2, 3, 4, 5)), rng.normal(size=(2, 3, 4, 2))]
     tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, _ = impl.attention(*tensors, torch.tensor(mask))
@@ -110,12 +103,12 @@ def test_d_k_other_than_d_v_is_unsupported_in_multi_head_attention(impl: Any) ->
     c = TransformerConfig.small(d_k=3, d_v=5)
     x = torch.zeros(1, 2, c.d_model, dtype=torch.float64)
     with pytest.raises(Unsupported, match="one qkv_features"):
-        impl.multi_head_attention(x, x, x, map_tree(torch.tensor, _block(c)), None)
+        impl.multi_head_attention(x, x, x, map_tree(torch.tensor, attention_block(c)), None)
 
 
 def test_weights_that_do_not_fit_flax_kernels_are_refused_by_name(impl: Any) -> None:
     c = CONFIGS[0]
-    block = map_tree(torch.tensor, _block(c))
+    block = map_tree(torch.tensor, attention_block(c))
     block["b_q"] = block["b_q"][:, :-1]
     x = torch.zeros(1, 2, c.d_model, dtype=torch.float64)
     with pytest.raises(ParameterMismatch, match='"bias" in "/query"'):

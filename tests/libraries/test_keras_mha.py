@@ -20,7 +20,9 @@ from transformer_spec.implementations.protocol import Unsupported  # noqa: E402
 from transformer_spec.reference.attention import multi_head_attention  # noqa: E402
 from transformer_spec.reference.config import TransformerConfig  # noqa: E402
 from transformer_spec.reference.errors import SpecUsageError  # noqa: E402
-from transformer_spec.reference.params import init_params, map_tree  # noqa: E402
+from transformer_spec.reference.params import map_tree  # noqa: E402
+
+from .support import attention_block, key_mask  # noqa: E402
 
 TIGHT = dict(rtol=1e-10, atol=1e-10)
 # d_k = d_v = d_model / heads, and 3 heads with d_k = 4 != d_v = 5 on d_model = 10 (Keras takes any key_dim, value_dim)
@@ -32,15 +34,6 @@ def impl() -> Any:
     return load("keras-mha", Target())
 
 
-def _block(c: TransformerConfig) -> dict[str, np.ndarray]:
-    return init_params(c, 1)["encoder"]["layers"][0]["self_attn"]
-
-
-def _key_mask(batch: int, seq_k: int) -> np.ndarray:
-    """(batch, 1, 1, seq_k): example i may attend to its first seq_k - i keys."""
-    return (np.arange(seq_k)[None, :] < seq_k - np.arange(batch)[:, None])[:, None, None, :]
-
-
 def _call(impl: Any, query: np.ndarray, memory: np.ndarray, block: dict, mask: np.ndarray | None) -> tuple:
     return impl.multi_head_attention(torch.tensor(query), torch.tensor(memory), torch.tensor(memory),
                                      map_tree(torch.tensor, block), None if mask is None else torch.tensor(mask))
@@ -50,8 +43,8 @@ def _call(impl: Any, query: np.ndarray, memory: np.ndarray, block: dict, mask: n
 @pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "key-mask"])
 def test_multi_head_attention_matches_reference(impl: Any, c: TransformerConfig, masked: bool) -> None:
     rng = np.random.default_rng(1)
-    query, memory, block = rng.normal(size=(2, 4, c.d_model)), rng.normal(size=(2, 5, c.d_model)), _block(c)
-    mask = _key_mask(2, 5) if masked else None
+    query, memory, block = rng.normal(size=(2, 4, c.d_model)), rng.normal(size=(2, 5, c.d_model)), attention_block(c)
+    mask = key_mask(2, 5) if masked else None
     out, weights = _call(impl, query, memory, block, mask)
     ref_out, ref_weights = multi_head_attention(query, memory, memory, block, mask)
     assert out.dtype == weights.dtype == torch.float64
@@ -61,8 +54,8 @@ def test_multi_head_attention_matches_reference(impl: Any, c: TransformerConfig,
 
 def test_gradients_through_the_bridge_match_central_differences_of_the_reference(impl: Any) -> None:
     """d sum(out * c) / d query, memory, W^Q, W^O along random directions, with a key mask."""
-    c, rng, mask = CONFIGS[1], np.random.default_rng(2), _key_mask(2, 4)
-    block = _block(c)
+    c, rng, mask = CONFIGS[1], np.random.default_rng(2), key_mask(2, 4)
+    block = attention_block(c)
     arrays = [rng.normal(size=(2, 3, c.d_model)), rng.normal(size=(2, 4, c.d_model)), block["w_q"], block["w_o"]]
     tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
     params = map_tree(torch.tensor, block) | {"w_q": tensors[2], "w_o": tensors[3]}
@@ -89,7 +82,7 @@ def test_declarations() -> None:
 def test_a_query_that_sees_no_key_gets_zero_weights(impl: Any) -> None:
     """The paper's fully_masked="zeros", undeclared: Keras's Softmax zeroes the masked weights after its -1e9 fill."""
     c, rng = CONFIGS[1], np.random.default_rng(3)
-    query, memory, block = rng.normal(size=(1, 3, c.d_model)), rng.normal(size=(1, 5, c.d_model)), _block(c)
+    query, memory, block = rng.normal(size=(1, 3, c.d_model)), rng.normal(size=(1, 5, c.d_model)), attention_block(c)
     mask = np.ones((1, 1, 3, 5), dtype=bool)
     mask[0, 0, 1] = False
     out, weights = _call(impl, query, memory, block, mask)
@@ -102,7 +95,7 @@ def test_a_query_that_sees_no_key_gets_zero_weights(impl: Any) -> None:
 def test_float64_sets_jax_enable_x64_and_float32_stays_float32() -> None:
     import jax
     c, rng = CONFIGS[0], np.random.default_rng(4)
-    query, memory, block = rng.normal(size=(1, 2, c.d_model)), rng.normal(size=(1, 3, c.d_model)), _block(c)
+    query, memory, block = rng.normal(size=(1, 2, c.d_model)), rng.normal(size=(1, 3, c.d_model)), attention_block(c)
     load("keras-mha", Target())
     assert jax.config.jax_enable_x64
     as32 = lambda a: torch.tensor(a, dtype=torch.float32)
@@ -118,12 +111,12 @@ def test_a_mask_that_differs_between_heads_is_unsupported(impl: Any) -> None:
     mask = np.ones((1, c.heads, 2, 2), dtype=bool)
     mask[0, 0, 0, 0] = False
     with pytest.raises(Unsupported, match="differs between heads"):
-        _call(impl, x, x, _block(c), mask)
+        _call(impl, x, x, attention_block(c), mask)
 
 
 def test_bfloat16_is_unsupported() -> None:
     x = torch.zeros(1, 2, CONFIGS[0].d_model, dtype=torch.bfloat16)
-    block = map_tree(lambda a: torch.tensor(a, dtype=torch.bfloat16), _block(CONFIGS[0]))
+    block = map_tree(lambda a: torch.tensor(a, dtype=torch.bfloat16), attention_block(CONFIGS[0]))
     with pytest.raises(Unsupported, match="bfloat16"):
         load("keras-mha", Target(dtype="bfloat16")).multi_head_attention(x, x, x, block, None)
 
