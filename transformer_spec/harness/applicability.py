@@ -5,8 +5,10 @@ One rule serves the run (a test that does not apply is skipped as ``not-applicab
 
 - ``requires(*components)``: the implementation offers each protocol component;
 - ``needs(*capabilities)``: each capability of :data:`CAPABILITIES` holds (gradients, sinusoids);
-- ``precise``: a fixed-threshold property, checked in float32/float64 only;
-- ``--focus``: a mutant's or variant's tests only for the clauses it names.
+- ``precise``: a fixed-threshold property, checked in float32/float64 only.
+
+Tests left out before that (``-k``, ``--no-training``, a mutant's ``--focus``) are deselected, never skipped;
+``--explain`` names those too.
 
 What only a call can tell (an offered component raising ``Unsupported`` for particular arguments) stays a
 run-time decision: :data:`RUN_TIME_RULE` says so.
