@@ -16,6 +16,7 @@ from transformer_spec.report.inputs import load_kill_matrix, load_training
 from transformer_spec.report.nodeinfo import clauses_of, impl_of
 from transformer_spec.report.results import ResultLog, TestResult, hypothesis_details
 from transformer_spec.report.status import clause_status
+from transformer_spec.report.summary import summary_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = "spec_tests/test_attention.py::test_scores_are_scaled_by_inverse_sqrt_dk[torch-sdpa]"
@@ -133,3 +134,15 @@ def test_implementations_lists_offers_and_load_failures(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "reference  (transformer_spec.implementations.adapters.reference:Reference)" in out and "offers (19)" in out
     assert "broken  (nowhere:Thing)\n  fails to load: --impl='broken': module 'nowhere' not found" in out
+
+
+def test_an_adapter_s_note_follows_its_clause_in_the_console_summary(tmp_path: Path) -> None:
+    finding = {"what": "PE", "max_abs": 3e-8, "budget": "float32's"}
+    report = {"complete": True, "environment": {},
+              "implementations": [{"spec": "lib", "verdict": "conforms (1 with precision findings)",
+                                   "notes": {"3.5/positional-encoding": "the library builds its table in float32"}}],
+              "clauses": [{"id": "3.5/positional-encoding", "implementation": "lib", "status": "imprecise",
+                           "tests": [{"findings": [finding]}]}]}
+    lines = summary_lines(report, tmp_path)
+    at = lines.index("3.5/positional-encoding on lib: imprecise: precision finding: PE off by 3e-08 (float32's)")
+    assert lines[at + 1] == "  the adapter's note: the library builds its table in float32"

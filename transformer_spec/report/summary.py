@@ -67,11 +67,14 @@ def summary_lines(report: dict[str, Any], directory: Path) -> list[str]:
     if skipped:
         lines.append(f"({skipped} clause(s) not applicable or not selected for every implementation: '-')")
     notes = [(e, reason(e)) for e in report["clauses"] if e["status"] not in ("conforms", "deviates", "not-applicable")]
+    known = {i["spec"]: i.get("notes", {}) for i in report["implementations"]}  # what each adapter's author says
     for entry, why in notes:
         if entry["status"] in FAILING:
             lines += failure_block(entry, report["environment"], directory)
         elif why:
             lines.append(f"{entry['id']} on {entry['implementation']}: {SHORT[entry['status']]}: {why}")
+        if entry["id"] in known.get(entry["implementation"], {}):
+            lines.append(f"  the adapter's note: {known[entry['implementation']][entry['id']]}")
     lines += [f"{i['spec']}: {i['verdict']}" for i in report["implementations"]]
     if not report["complete"]:
         lines.append("the run did not finish: tests that never ran are counted as not run")
