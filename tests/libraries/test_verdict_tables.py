@@ -1,7 +1,7 @@
 """The committed verdict tables of the shipped library adapters (docs/libraries/) are what a fresh run gives.
 
 Each runs ``transformer-spec run --impl <library>`` with the derandomised ``ci`` profile, as
-``docs/libraries/generate.py`` does, so the library adapters run in CI and their tables cannot go stale.
+``docs/libraries/generate.py`` does, so the tables cannot go stale unnoticed.
 Without a library's extra installed its test is skipped.  Measured errors (``off by 5.73e-08``) are compared
 without their digits: they are this machine's rounding, the statuses and reasons are the verdict.
 """
@@ -28,7 +28,14 @@ def _generator() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("library", LIBRARIES, ids=[lib.name for lib in LIBRARIES])
+IN_CI = ("hf-marian",)
+"""The tables checked in the default CI run: hf-marian's, the run that exercises the most components.  The JAX
+runs compile a kernel per drawn shape (about a minute each), so their tables are checked in the slow tier; their
+adapters run in CI through tests/libraries/test_flax_attention.py and test_keras_mha.py."""
+
+
+@pytest.mark.parametrize("library", [lib if lib.name in IN_CI else pytest.param(lib, marks=pytest.mark.slow)
+                                     for lib in LIBRARIES], ids=[lib.name for lib in LIBRARIES])
 def test_the_committed_verdict_table_is_a_fresh_run(library: Library, tmp_path: Path) -> None:
     if importlib.util.find_spec(library.module) is None:
         pytest.skip(f"{library.module} is not installed (pip install 'transformer-spec[{library.extra}]')")
