@@ -1,10 +1,14 @@
-"""What the library adapters' fixed-shape tests share: a canonical attention block and a key-padding mask."""
+"""What the library adapters' fixed-shape tests share: their float64 tolerance, a canonical attention block and a
+key-padding mask."""
 from __future__ import annotations
 
 import numpy as np
 
 from transformer_spec.reference.config import TransformerConfig
 from transformer_spec.reference.params import init_params
+
+TIGHT = dict(rtol=1e-10, atol=1e-10)
+"""float64 agreement with the reference on fixed shapes (rtol and atol together)."""
 
 
 def attention_block(c: TransformerConfig) -> dict[str, np.ndarray]:

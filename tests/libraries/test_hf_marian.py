@@ -26,9 +26,10 @@ from transformer_spec.reference.params import init_params, map_tree  # noqa: E40
 from transformer_spec.reference.positional_encoding import sinusoidal_encoding  # noqa: E402
 from transformer_spec.reference.regularization import dropout_sites  # noqa: E402
 
+from .support import TIGHT  # noqa: E402
+
 CONFIGS = [TransformerConfig.small(vocab=13),
            TransformerConfig.small(layers=1, d_model=12, heads=4, d_k=3, d_v=3, d_ff=7)]
-TIGHT = dict(rtol=1e-10, atol=1e-10)
 
 
 @pytest.fixture(scope="module")

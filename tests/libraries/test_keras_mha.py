@@ -22,9 +22,8 @@ from transformer_spec.reference.config import TransformerConfig  # noqa: E402
 from transformer_spec.reference.errors import SpecUsageError  # noqa: E402
 from transformer_spec.reference.params import map_tree  # noqa: E402
 
-from .support import attention_block, key_mask  # noqa: E402
+from .support import TIGHT, attention_block, key_mask  # noqa: E402
 
-TIGHT = dict(rtol=1e-10, atol=1e-10)
 # d_k = d_v = d_model / heads, and 3 heads with d_k = 4 != d_v = 5 on d_model = 10 (Keras takes any key_dim, value_dim)
 CONFIGS = [TransformerConfig.small(), TransformerConfig.small(d_model=10, heads=3, d_k=4, d_v=5)]
 
