@@ -12,13 +12,18 @@ from transformer_spec.reference.clauses import CLAUSES
 from transformer_spec.report.summary import reason
 
 
+def cell(text: str) -> str:
+    """``text`` inside a Markdown table cell: a ``|`` of its own (as in ``|reference|``) escaped."""
+    return text.replace("|", "\\|")
+
+
 def why(entry: dict[str, Any]) -> str:
     """One line: the reason a clause does not apply, or :func:`reason`, then the declared deviations it touches."""
     declared = ", ".join(f"{k}={v!r}" for k, v in entry["deviations"].items())
     if entry["status"] == "not-applicable":
         reasons = dict.fromkeys(r.removeprefix("not-applicable: ") for r in entry["coverage"]["not_applicable"])
         return "; ".join(reasons) or "no spec test selected"
-    notes = [(reason(entry) or "").replace("|", "\\|"), f"declared {declared}" if declared else ""]
+    notes = [reason(entry) or "", f"declared {declared}" if declared else ""]
     return "; ".join(n for n in notes if n)
 
 
@@ -32,5 +37,5 @@ def verdict_table(report: dict[str, Any], spec: str) -> list[str]:
         status, note = (entry["status"], why(entry)) if entry else ("not-applicable", "no spec test selected")
         if clause.id in notes:
             note = f"**{notes[clause.id]}** {note}"
-        lines.append(f"| {clause.id} | {status} | {note} |")
+        lines.append(f"| {clause.id} | {status} | {cell(note)} |")
     return lines
