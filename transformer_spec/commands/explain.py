@@ -51,7 +51,8 @@ class Explainer:
     def _deselection_reason(self, item: pytest.Item) -> str:
         if item.config.getoption("no_training") and "translation" in components_of(item):
             return "deselected by --no-training"
-        if getattr(item.config.stash[IMPLS_KEY][_spec_of(item)], "focus_clauses", None) is not None:
+        focus = getattr(item.config.stash[IMPLS_KEY][_spec_of(item)], "focus_clauses", None)
+        if focus is not None and not set(clauses_of(item)) & focus:
             return "outside the clauses this mutant or variant focuses on"
         return "deselected by -k"
 
